@@ -1,0 +1,65 @@
+"""Developer and CI sessions. `nox -s tests` is the one test command (README)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_venv = "yes"
+
+PY = "3.11"
+
+
+def _install(session: nox.Session, *extras: str) -> None:
+    spec = f".[{','.join(extras)}]" if extras else "."
+    session.install("-e", spec)
+
+
+@nox.session(python=PY)
+def tests(session: nox.Session) -> None:
+    """Every test: unit, then integration against the real Postgres, MariaDB, Redis, sandbox."""
+    _install(session, "test")
+    session.run("pytest", "-q", "tests", *session.posargs)
+
+
+@nox.session(python=PY)
+def unit(session: nox.Session) -> None:
+    _install(session, "test")
+    session.run("pytest", "-q", "tests/unit", *session.posargs)
+
+
+@nox.session(python=PY)
+def integration(session: nox.Session) -> None:
+    _install(session, "test")
+    session.run("pytest", "-q", "tests/integration", *session.posargs)
+
+
+@nox.session(python=PY)
+def lint(session: nox.Session) -> None:
+    """ruff, mypy --strict on src, and the import-linter contracts (the dependency rule)."""
+    _install(session, "lint", "test")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("mypy", "src")
+    session.run("lint-imports")
+
+
+@nox.session(python=PY)
+def demo(session: nox.Session) -> None:
+    """The service on its embedded default: API + worker + CardTrader sandbox, in memory."""
+    _install(session)
+    session.run("brx-sync", "demo", *session.posargs)
+
+
+@nox.session(python=PY)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (speed targets live here, never in unit tests). `-- NAME` runs one."""
+    _install(session, "test")
+    session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session(python=PY)
+def schemathesis(session: nox.Session) -> None:
+    """Property-based fuzzing of the HTTP API from its own OpenAPI document: no 5xx."""
+    _install(session, "test")
+    session.run("pytest", "-q", "tests/fuzz", *session.posargs)

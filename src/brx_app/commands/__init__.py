@@ -1,0 +1,1 @@
+"""One module per `brx-sync` subcommand, each with `run(args) -> int`."""

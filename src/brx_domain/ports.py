@@ -1,0 +1,362 @@
+"""Every outside thing the domain needs, as small Protocols. Adapters implement them.
+
+Conventions: repositories never commit (the unit of work does); all ids and times come in as
+arguments; adapters raise the port-level errors of `brx_domain.errors`, never their driver's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+from uuid import UUID
+
+from brx_domain.inventory import InventoryItem, LedgerEntry, Properties
+from brx_domain.orders import OrderStockRecord
+from brx_domain.sync import (
+    OperationStatus,
+    OperationType,
+    RemoteProduct,
+    SyncOperation,
+    SyncStatus,
+    UpsertCounts,
+    UserSyncSettings,
+)
+
+# --- persistence ------------------------------------------------------------------------------
+
+
+class InventoryRepository(Protocol):
+    async def get(self, user_id: UUID, item_id: int) -> InventoryItem | None: ...
+
+    async def get_by_external_id(
+        self, user_id: UUID, external_stock_id: str
+    ) -> InventoryItem | None: ...
+
+    async def list(self, user_id: UUID, limit: int, offset: int) -> tuple[list[InventoryItem], int]:
+        """One page in a stable order (by id) and the user's total count."""
+        ...
+
+    async def count(self, user_id: UUID) -> int: ...
+
+    async def add(self, item: InventoryItem) -> InventoryItem:
+        """Insert; the returned item carries its new id (the given id is ignored)."""
+        ...
+
+    async def save(self, item: InventoryItem) -> None:
+        """Write every editable field of an existing item."""
+        ...
+
+    async def remove(self, user_id: UUID, item_id: int) -> InventoryItem | None:
+        """Delete and return the item, or None if it was not there."""
+        ...
+
+    async def take(self, user_id: UUID, item_id: int, quantity: int) -> int | None:
+        """Atomically subtract `quantity` if at least that much is in stock.
+
+        Returns the remaining quantity, or None when the stock was short (nothing changed).
+        Concurrent callers can never take the quantity below zero.
+        """
+        ...
+
+    async def adjust_by_external_id(
+        self, user_id: UUID, external_stock_id: str, delta: int
+    ) -> tuple[InventoryItem, int] | None:
+        """Add `delta`, clamped so the quantity stays >= 0; returns the item after and the
+        delta really applied, or None if no item has that CardTrader id."""
+        ...
+
+    async def set_quantity(self, user_id: UUID, item_id: int, quantity: int) -> None: ...
+
+    async def upsert_products(
+        self,
+        user_id: UUID,
+        products: Sequence[RemoteProduct],
+        *,
+        operation_id: str,
+        now: datetime,
+        dry_run: bool = False,
+    ) -> UpsertCounts:
+        """Set-based import of one chunk keyed by (user, blueprint, external id).
+
+        Rows that would not change are not rewritten and count as `unchanged`; every quantity
+        change gets a ledger entry (reason `sync`, this operation). `dry_run` only counts.
+        """
+        ...
+
+    async def absent_item_ids(
+        self,
+        user_id: UUID,
+        present_external_ids: Collection[str],
+        *,
+        blueprint_id: int | None = None,
+    ) -> list[int]:
+        """Items with a CardTrader id not in `present_external_ids` (optionally one blueprint)."""
+        ...
+
+    async def remove_many(self, user_id: UUID, item_ids: Collection[int]) -> int: ...
+
+
+class LedgerRepository(Protocol):
+    async def add(self, entries: Sequence[LedgerEntry]) -> None: ...
+
+    async def history(
+        self, user_id: UUID, item_id: int, limit: int, offset: int
+    ) -> list[LedgerEntry]:
+        """Newest first."""
+        ...
+
+
+class SettingsRepository(Protocol):
+    async def get(self, user_id: UUID) -> UserSyncSettings | None: ...
+
+    async def put(self, settings: UserSyncSettings) -> None:
+        """Create or replace the user's settings."""
+        ...
+
+    async def compare_and_set_status(
+        self,
+        user_id: UUID,
+        allowed_from: Collection[SyncStatus],
+        to: SyncStatus,
+        *,
+        now: datetime,
+        last_error: str | None = None,
+        last_sync_at: datetime | None = None,
+    ) -> bool:
+        """Move to `to` only if the current status is in `allowed_from` (atomically).
+
+        `last_error` is written as given (None clears it); `last_sync_at` only when given.
+        """
+        ...
+
+
+class OperationRepository(Protocol):
+    async def add(self, operation: SyncOperation) -> None: ...
+
+    async def get(self, operation_id: str) -> SyncOperation | None: ...
+
+    async def save(self, operation: SyncOperation) -> None:
+        """Write status, metadata and completed_at. Progress counters never go backwards."""
+        ...
+
+    async def latest(
+        self, user_id: UUID, operation_type: OperationType
+    ) -> SyncOperation | None: ...
+
+    async def pending(self, older_than: datetime, limit: int) -> list[SyncOperation]:
+        """Pending operations created before `older_than` (for re-enqueueing lost jobs)."""
+        ...
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    id: str
+    user_id: UUID
+    received_at: datetime
+    body: Mapping[str, Any]
+    mode: str
+
+
+class WebhookRepository(Protocol):
+    async def add_if_new(self, delivery: WebhookDelivery) -> bool:
+        """Store a delivery once per id; False when that id was already stored."""
+        ...
+
+    async def get(self, user_id: UUID, delivery_id: str) -> WebhookDelivery | None: ...
+
+    async def purge_older_than(self, cutoff: datetime) -> int: ...
+
+
+class OrderStockRepository(Protocol):
+    async def lock(self, user_id: UUID, order_id: int) -> OrderStockRecord:
+        """Return the order's record (empty if new), locked until the unit of work ends."""
+        ...
+
+    async def save(self, user_id: UUID, record: OrderStockRecord) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """An async context manager around one transaction; rolls back unless committed."""
+
+    items: InventoryRepository
+    ledger: LedgerRepository
+    settings: SettingsRepository
+    operations: OperationRepository
+    webhooks: WebhookRepository
+    orders: OrderStockRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+# --- CardTrader ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarketplaceInfo:
+    id: int
+    name: str
+    shared_secret: str
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ProductDraft:
+    """What CardTrader needs to create or update a product (price in cents; the client
+    converts to CardTrader's decimal and applies its property rules)."""
+
+    blueprint_id: int
+    quantity: int
+    price_cents: int
+    properties: Properties = field(default_factory=Properties)
+    description: str | None = None
+    user_data_field: str | None = None
+    graded: bool | None = None
+
+
+class ProductExport(Protocol):
+    """An export being read. Iterate it once for the products.
+
+    `expected_total` is the number of products when the adapter knows it (exact once iteration
+    ends; may be an estimate, or None, before). The use case only uses it for progress.
+    """
+
+    expected_total: int | None
+
+    def __aiter__(self) -> AsyncIterator[RemoteProduct]: ...
+
+
+class Marketplace(Protocol):
+    """CardTrader, as seen with one seller's token. Raises the Marketplace* errors."""
+
+    async def info(self) -> MarketplaceInfo: ...
+
+    async def export_products(self, *, blueprint_id: int | None = None) -> ProductExport:
+        """Every product of the seller (or of one blueprint), without two copies in memory."""
+        ...
+
+    async def create_product(self, draft: ProductDraft) -> RemoteProduct: ...
+
+    async def update_product(self, product_id: int, draft: ProductDraft) -> RemoteProduct: ...
+
+    async def delete_product(self, product_id: int) -> bool:
+        """True if deleted now, False if CardTrader says it was already gone (404)."""
+        ...
+
+    async def increment_quantity(
+        self,
+        product_id: int,
+        delta: int,
+        *,
+        blueprint_id: int,
+        expected_before: int | None,
+        outcome_unknown: bool = False,
+    ) -> RemoteProduct | None:
+        """Add `delta` (may be negative) at most once; None when the product is gone
+        (CardTrader deletes a product whose quantity reaches 0).
+
+        When an earlier attempt's outcome is unknown (`outcome_unknown`, or a timeout inside the
+        call), re-read the product (export by blueprint) first: if its quantity already equals
+        `expected_before + delta`, the increment is not sent again.
+        """
+        ...
+
+
+class MarketplaceGateway(Protocol):
+    def for_token(self, token: str) -> Marketplace: ...
+
+
+# --- everything else ----------------------------------------------------------------------------
+
+
+class BlueprintCatalogue(Protocol):
+    async def known(self, blueprint_ids: Collection[int]) -> set[int]:
+        """The subset of `blueprint_ids` the shop's catalogue knows (one batched lookup)."""
+        ...
+
+
+class TaskQueue(Protocol):
+    async def enqueue(
+        self,
+        job: str,
+        *,
+        job_id: str,
+        queue: str,
+        args: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Queue `job` once per `job_id` (a duplicate id is a no-op returning False)."""
+        ...
+
+    async def depth(self) -> dict[str, int]: ...
+
+
+class TokenCipher(Protocol):
+    def encrypt(self, plain: str) -> str: ...
+
+    def decrypt(self, token: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: float  # seconds until a token is available (0 when allowed)
+
+
+class RateLimiter(Protocol):
+    async def try_acquire(self, key: str, capacity: int, per_seconds: float) -> RateDecision:
+        """Token bucket: `capacity` tokens refilled evenly over `per_seconds`, shared by every
+        process using the same key."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class IdSource(Protocol):
+    def new_id(self) -> str: ...
+
+
+__all__ = [
+    "BlueprintCatalogue",
+    "Clock",
+    "IdSource",
+    "InventoryRepository",
+    "LedgerRepository",
+    "Marketplace",
+    "MarketplaceGateway",
+    "MarketplaceInfo",
+    "OperationRepository",
+    "OperationStatus",
+    "OrderStockRepository",
+    "ProductDraft",
+    "ProductExport",
+    "RateDecision",
+    "RateLimiter",
+    "SettingsRepository",
+    "TaskQueue",
+    "TokenCipher",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "WebhookDelivery",
+    "WebhookRepository",
+]

@@ -1,0 +1,127 @@
+"""What every use case shares: the bundle of ports, tunables, and durable job dispatch."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from brx_domain.errors import DomainError, NotFound
+from brx_domain.ports import (
+    BlueprintCatalogue,
+    Clock,
+    IdSource,
+    MarketplaceGateway,
+    TaskQueue,
+    TokenCipher,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from brx_domain.sync import OperationType, SyncOperation, UserSyncSettings
+
+log = logging.getLogger("brx.usecases")
+
+
+class QueueName(enum.StrEnum):
+    HIGH = "brx:high"  # webhooks and pushes: a shop waits on these
+    BULK = "brx:bulk"  # bulk syncs: long, few
+    DEFAULT = "brx:default"  # reconciliation and the rest
+
+
+class JobName(enum.StrEnum):
+    BULK_SYNC = "bulk_sync"
+    RECONCILE = "reconcile"
+    PUSH_UPDATE = "push_update"
+    PUSH_DELETE = "push_delete"
+    PUSH_PURCHASE = "push_purchase"
+    APPLY_WEBHOOK = "apply_webhook"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Tunables of the use cases (from configuration; safe defaults)."""
+
+    chunk_size: int = 5000
+    max_delete_share: float = 0.5
+    webhook_max_age_seconds: int = 7 * 24 * 3600
+    webhook_max_future_seconds: int = 300
+    skipped_examples: int = 10
+
+
+@dataclass(frozen=True)
+class Ports:
+    uow: UnitOfWorkFactory
+    queue: TaskQueue
+    clock: Clock
+    ids: IdSource
+    cipher: TokenCipher
+    marketplace: MarketplaceGateway
+    catalogue: BlueprintCatalogue
+    settings: Settings = Settings()
+
+
+def new_operation(
+    ports: Ports,
+    user_id: UUID,
+    kind: OperationType,
+    job: JobName,
+    queue: QueueName,
+    **args: Any,
+) -> SyncOperation:
+    """A pending operation that also records the job to run, so a lost enqueue can be redone
+    from the database alone (the operations table is the outbox)."""
+    operation_id = ports.ids.new_id()
+    return SyncOperation(
+        operation_id,
+        user_id,
+        kind,
+        created_at=ports.clock.now(),
+        metadata={"job": {"name": job.value, "queue": queue.value, "args": args}},
+    )
+
+
+async def dispatch(ports: Ports, operation: SyncOperation) -> bool:
+    """Enqueue the operation's job after its row committed. A failure here loses nothing: the
+    row stays pending and `requeue_pending` sends it again."""
+    job = operation.metadata["job"]
+    try:
+        await ports.queue.enqueue(
+            job["name"], job_id=operation.operation_id, queue=job["queue"], args=job["args"]
+        )
+    except Exception:  # the queue is down; the outbox row keeps the work
+        log.warning(
+            "enqueue failed; operation %s stays pending", operation.operation_id, exc_info=True
+        )
+        return False
+    return True
+
+
+async def requeue_pending(ports: Ports, *, older_than_seconds: float = 60, limit: int = 500) -> int:
+    """Enqueue again every pending operation old enough to have been lost (idempotent: the
+    queue drops a job id it already holds, and every job checks its operation first)."""
+    from datetime import timedelta
+
+    cutoff = ports.clock.now() - timedelta(seconds=older_than_seconds)
+    async with ports.uow() as uow:
+        pending = await uow.operations.pending(cutoff, limit)
+    sent = 0
+    for operation in pending:
+        if "job" in operation.metadata and await dispatch(ports, operation):
+            sent += 1
+    return sent
+
+
+async def settings_of(uow: UnitOfWork, user_id: UUID) -> UserSyncSettings:
+    found = await uow.settings.get(user_id)
+    if found is None:
+        raise NotFound(f"user {user_id} has no sync settings")
+    return found
+
+
+def error_text(exc: BaseException) -> str:
+    """A readable, secret-free reason for an operation or `last_error`."""
+    if isinstance(exc, DomainError):
+        return f"{exc.code}: {exc.message}"[:1000]
+    return f"internal error ({type(exc).__name__})"

@@ -1,0 +1,184 @@
+"""Shop-side use cases on one user's inventory: list, edit, delete, purchase, history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from brx_domain.errors import InsufficientStock, InvalidInput, NotFound
+from brx_domain.inventory import (
+    InventoryItem,
+    ItemPatch,
+    LedgerEntry,
+    StockReason,
+    check_purchase,
+    ledger_for_edit,
+)
+from brx_domain.sync import OperationType
+from brx_domain.usecases.common import JobName, Ports, QueueName, dispatch, new_operation
+
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class InventoryPage:
+    items: list[InventoryItem]
+    total: int
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """What an edit or delete did locally, and the push it queued (if the item is listed)."""
+
+    item: InventoryItem
+    task_id: str | None
+
+    @property
+    def queued(self) -> bool:
+        return self.task_id is not None
+
+
+@dataclass(frozen=True)
+class Purchase:
+    item_id: int
+    quantity: int
+    remaining: int
+    task_id: str
+
+
+def check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE}")
+    if offset < 0:
+        raise InvalidInput("offset", "must not be negative")
+
+
+async def list_inventory(ports: Ports, user_id: UUID, limit: int, offset: int) -> InventoryPage:
+    check_page(limit, offset)
+    async with ports.uow() as uow:
+        items, total = await uow.items.list(user_id, limit, offset)
+    return InventoryPage(items, total)
+
+
+async def item_history(
+    ports: Ports, user_id: UUID, item_id: int, limit: int, offset: int
+) -> list[LedgerEntry]:
+    """The item's ledger, newest first. Works for deleted items too (the ledger outlives them)."""
+    check_page(limit, offset)
+    async with ports.uow() as uow:
+        entries = await uow.ledger.history(user_id, item_id, limit, offset)
+        if not entries and await uow.items.get(user_id, item_id) is None:
+            raise NotFound(f"item {item_id} not found")
+    return entries
+
+
+async def update_item(ports: Ports, user_id: UUID, item_id: int, patch: ItemPatch) -> ItemChange:
+    """Commit the edit locally, then push the item's new state to CardTrader through the queue."""
+    async with ports.uow() as uow:
+        before = await uow.items.get(user_id, item_id)
+        if before is None:
+            raise NotFound(f"item {item_id} not found")
+        after = patch.applied_to(before)
+        await uow.items.save(after)
+        operation = None
+        if after.listed_on_cardtrader:
+            operation = new_operation(
+                ports,
+                user_id,
+                OperationType.UPDATE,
+                JobName.PUSH_UPDATE,
+                QueueName.HIGH,
+                item_id=item_id,
+            )
+            await uow.operations.add(operation)
+        entry = ledger_for_edit(
+            before, after, operation.operation_id if operation else "local", ports.clock.now()
+        )
+        if entry:
+            await uow.ledger.add([entry])
+        await uow.commit()
+    if operation:
+        await dispatch(ports, operation)
+    return ItemChange(after, operation.operation_id if operation else None)
+
+
+async def delete_item(ports: Ports, user_id: UUID, item_id: int) -> ItemChange:
+    """Remove the item; the operation row remembers the CardTrader product to delete, so a
+    CardTrader failure leaves a retry or a visible failed operation, never a silent listing."""
+    async with ports.uow() as uow:
+        item = await uow.items.remove(user_id, item_id)
+        if item is None:
+            raise NotFound(f"item {item_id} not found")
+        operation = None
+        if item.listed_on_cardtrader:
+            operation = new_operation(
+                ports,
+                user_id,
+                OperationType.DELETE,
+                JobName.PUSH_DELETE,
+                QueueName.HIGH,
+                item_id=item_id,
+                external_stock_id=item.external_stock_id,
+                blueprint_id=item.blueprint_id,
+            )
+            await uow.operations.add(operation)
+        if item.quantity:
+            await uow.ledger.add(
+                [
+                    LedgerEntry(
+                        user_id,
+                        item_id,
+                        -item.quantity,
+                        StockReason.EDIT,
+                        operation.operation_id if operation else "local",
+                        ports.clock.now(),
+                        0,
+                    )
+                ]
+            )
+        await uow.commit()
+    if operation:
+        await dispatch(ports, operation)
+    return ItemChange(item, operation.operation_id if operation else None)
+
+
+async def purchase_item(ports: Ports, user_id: UUID, item_id: int, quantity: int) -> Purchase:
+    """Take stock atomically (never oversells), then queue CardTrader's decrement."""
+    async with ports.uow() as uow:
+        item = await uow.items.get(user_id, item_id)
+        if item is None:
+            raise NotFound(f"item {item_id} not found")
+        check_purchase(item, quantity)
+        remaining = await uow.items.take(user_id, item_id, quantity)
+        if remaining is None:  # a concurrent purchase got there first
+            current = await uow.items.get(user_id, item_id)
+            raise InsufficientStock(quantity, current.quantity if current else 0)
+        operation = new_operation(
+            ports,
+            user_id,
+            OperationType.PURCHASE,
+            JobName.PUSH_PURCHASE,
+            QueueName.HIGH,
+            item_id=item_id,
+            quantity=quantity,
+            external_stock_id=item.external_stock_id,
+            blueprint_id=item.blueprint_id,
+            quantity_before=remaining + quantity,
+        )
+        await uow.operations.add(operation)
+        await uow.ledger.add(
+            [
+                LedgerEntry(
+                    user_id,
+                    item_id,
+                    -quantity,
+                    StockReason.PURCHASE,
+                    operation.operation_id,
+                    ports.clock.now(),
+                    remaining,
+                )
+            ]
+        )
+        await uow.commit()
+    await dispatch(ports, operation)
+    return Purchase(item_id, quantity, remaining, operation.operation_id)

@@ -1,0 +1,198 @@
+"""CardTrader order webhooks: verify and store fast (API), apply exactly once (worker)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from brx_domain.errors import InvalidInput, NotFound, Unauthenticated
+from brx_domain.inventory import LedgerEntry, StockReason
+from brx_domain.orders import (
+    EffectKind,
+    OrderDecision,
+    OrderEvent,
+    decide,
+    parse_event,
+    record_after,
+)
+from brx_domain.ports import UnitOfWork, WebhookDelivery
+from brx_domain.sync import OperationStatus, OperationType, SyncOperation, UserSyncSettings
+from brx_domain.usecases.common import JobName, Ports, QueueName, dispatch, new_operation
+from brx_domain.usecases.operations import run_operation
+
+REJECTED = "invalid webhook signature"  # one answer for every rejection: nothing to probe
+
+
+def sign(body: bytes, secret: str) -> str:
+    """CardTrader's `Signature`: base64(HMAC-SHA256(raw body, shared_secret as UTF-8))."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def signature_ok(body: bytes, signature: str | None, secret: str) -> bool:
+    if not signature:
+        return False
+    return hmac.compare_digest(sign(body, secret).encode(), signature.strip().encode())
+
+
+@dataclass(frozen=True)
+class Receipt:
+    webhook_id: str
+    duplicate: bool
+    task_id: str | None
+
+
+async def receive_webhook(
+    ports: Ports, user_id: UUID, body: bytes, signature: str | None
+) -> Receipt:
+    """Authenticate, check freshness, store once by delivery id, queue; no stock is touched."""
+    async with ports.uow() as uow:
+        settings = await uow.settings.get(user_id)
+    secret = _secret_of(ports, settings)
+    if secret is None or not signature_ok(body, signature, secret):
+        raise Unauthenticated(REJECTED)
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("body", "is not valid JSON") from exc
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("body", "must be a JSON object")
+    event = parse_event(raw)
+    _check_fresh(ports, event)
+    return await _store(ports, user_id, event, raw)
+
+
+def _secret_of(ports: Ports, settings: UserSyncSettings | None) -> str | None:
+    if settings is None or not settings.webhook_secret_encrypted:
+        return None
+    try:
+        return ports.cipher.decrypt(settings.webhook_secret_encrypted)
+    except Exception:  # a secret no configured key can read is as good as none
+        return None
+
+
+def _check_fresh(ports: Ports, event: OrderEvent) -> None:
+    now = ports.clock.now()
+    oldest = now - timedelta(seconds=ports.settings.webhook_max_age_seconds)
+    newest = now + timedelta(seconds=ports.settings.webhook_max_future_seconds)
+    if not oldest <= event.time <= newest:
+        raise Unauthenticated(REJECTED)
+
+
+async def _store(ports: Ports, user_id: UUID, event: OrderEvent, raw: Mapping[str, Any]) -> Receipt:
+    delivery = WebhookDelivery(event.id, user_id, ports.clock.now(), dict(raw), event.mode)
+    async with ports.uow() as uow:
+        if not await uow.webhooks.add_if_new(delivery):
+            return Receipt(event.id, True, None)
+        operation = new_operation(
+            ports,
+            user_id,
+            OperationType.WEBHOOK,
+            JobName.APPLY_WEBHOOK,
+            QueueName.HIGH,
+            delivery_id=event.id,
+        )
+        if event.is_test:  # recorded for the seller to see, never applied to live stock
+            operation = operation.finished(
+                OperationStatus.COMPLETED,
+                ports.clock.now(),
+                result={"test_mode": True, "effect": "nothing"},
+            )
+        await uow.operations.add(operation)
+        await uow.commit()
+    if not event.is_test:
+        await dispatch(ports, operation)
+    return Receipt(event.id, False, operation.operation_id)
+
+
+async def apply_webhook(ports: Ports, operation_id: str) -> SyncOperation | None:
+    """Apply a stored delivery through the order rules, in one transaction with its ledger."""
+
+    async def body(operation: SyncOperation) -> Mapping[str, Any]:
+        delivery_id = str(operation.metadata["job"]["args"]["delivery_id"])
+        async with ports.uow() as uow:
+            delivery = await uow.webhooks.get(operation.user_id, delivery_id)
+            if delivery is None:
+                raise NotFound(f"webhook delivery {delivery_id} not found")
+            event = parse_event(delivery.body)
+            outcome = await apply_order_event(ports, uow, operation, event)
+            await uow.commit()
+        return outcome
+
+    return await run_operation(ports, operation_id, body)
+
+
+async def apply_order_event(
+    ports: Ports, uow: UnitOfWork, operation: SyncOperation, event: OrderEvent
+) -> dict[str, Any]:
+    """The stock effect of one event, given what its order already did (idempotent)."""
+    user_id = operation.user_id
+    record = await uow.orders.lock(user_id, event.object_id)
+    decision = decide(event, record)
+    taken: dict[int, int] = {}
+    unknown: list[int] = []
+    entries: list[LedgerEntry] = []
+    if decision.kind is EffectKind.TAKE:
+        for line in decision.lines:
+            change = await uow.items.adjust_by_external_id(
+                user_id, str(line.product_id), -line.quantity
+            )
+            if change is None:
+                unknown.append(line.product_id)
+                continue
+            item, applied = change
+            taken[line.product_id] = taken.get(line.product_id, 0) - applied
+            entries.append(
+                _entry(ports, operation, item.id, applied, StockReason.ORDER, item.quantity)
+            )
+    elif decision.kind is EffectKind.RESTORE:
+        entries = await _restore(ports, uow, operation, record.taken)
+    await uow.ledger.add([e for e in entries if e.delta])
+    await uow.orders.save(user_id, record_after(record, event.object_id, decision, taken))
+    return _outcome(event, decision, taken, unknown)
+
+
+async def _restore(
+    ports: Ports, uow: UnitOfWork, operation: SyncOperation, taken: Mapping[int, int]
+) -> list[LedgerEntry]:
+    entries = []
+    for product_id, quantity in taken.items():
+        change = await uow.items.adjust_by_external_id(operation.user_id, str(product_id), quantity)
+        if change is not None:
+            item, applied = change
+            entries.append(
+                _entry(ports, operation, item.id, applied, StockReason.ORDER_RESTORE, item.quantity)
+            )
+    return entries
+
+
+def _entry(
+    ports: Ports,
+    operation: SyncOperation,
+    item_id: int,
+    delta: int,
+    reason: StockReason,
+    after: int,
+) -> LedgerEntry:
+    return LedgerEntry(
+        operation.user_id, item_id, delta, reason, operation.operation_id, ports.clock.now(), after
+    )
+
+
+def _outcome(
+    event: OrderEvent, decision: OrderDecision, taken: Mapping[int, int], unknown: list[int]
+) -> dict[str, Any]:
+    return {
+        "order_id": event.object_id,
+        "cause": event.cause,
+        "effect": decision.kind.value,
+        "reason": decision.reason,
+        "taken": {str(k): v for k, v in taken.items()},
+        "unknown_products": unknown,
+    }

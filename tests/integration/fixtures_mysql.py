@@ -1,0 +1,1 @@
+"""Fixtures for mysql (filled in by the mysql adapter work)."""

@@ -1,0 +1,1 @@
+"""Fixtures for redis (filled in by the redis adapter work)."""

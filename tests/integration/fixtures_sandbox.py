@@ -1,0 +1,1 @@
+"""Fixtures for sandbox (filled in by the sandbox adapter work)."""
