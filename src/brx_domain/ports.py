@@ -6,6 +6,7 @@ arguments; adapters raise the port-level errors of `brx_domain.errors`, never th
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -92,7 +93,7 @@ class InventoryRepository(Protocol):
         present_external_ids: Collection[str],
         *,
         blueprint_id: int | None = None,
-    ) -> list[int]:
+    ) -> builtins.list[int]:
         """Items with a CardTrader id not in `present_external_ids` (optionally one blueprint)."""
         ...
 
