@@ -1,0 +1,67 @@
+"""A token bucket in Redis, shared by every process and replica that uses the same key."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from brx_domain.ports import RateDecision
+
+# One atomic script: refill from the elapsed time (Redis' own clock, so replicas with skewed
+# clocks agree), then take one token or say how long until one is there. Floats travel as
+# strings because Redis truncates Lua numbers to integers on the way out.
+_BUCKET_SCRIPT = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local capacity = tonumber(ARGV[1])
+local per_seconds = tonumber(ARGV[2])
+local rate = capacity / per_seconds
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil or ts == nil then
+  tokens = capacity
+  ts = now
+end
+tokens = math.min(capacity, tokens + math.max(0, now - ts) * rate)
+local allowed = 0
+local retry_after = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  retry_after = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.9f', tokens),
+           'ts', string.format('%.6f', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(per_seconds * 1000) + 1000)
+return {allowed, tostring(tokens), tostring(retry_after)}
+"""
+
+
+def hashed(secret: str, length: int = 16) -> str:
+    """A stable, non-reversible key part for a secret (a CardTrader token never enters Redis)."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:length]
+
+
+class RedisRateLimiter:
+    """`RateLimiter` port: `capacity` tokens refilled evenly over `per_seconds`, one per call."""
+
+    def __init__(self, redis: aioredis.Redis[Any], *, prefix: str = "brx:rl:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._script = redis.register_script(_BUCKET_SCRIPT)
+
+    async def try_acquire(self, key: str, capacity: int, per_seconds: float) -> RateDecision:
+        if capacity < 1 or per_seconds <= 0:
+            raise ValueError("capacity must be >= 1 and per_seconds > 0")
+        raw = await self._script(keys=[self._prefix + key], args=[capacity, repr(per_seconds)])
+        allowed, tokens, retry_after = raw
+        return RateDecision(
+            allowed=int(allowed) == 1,
+            limit=capacity,
+            remaining=int(float(tokens)),
+            retry_after=max(0.0, float(retry_after)),
+        )
