@@ -1,0 +1,175 @@
+"""Set-based sync writes: COPY a chunk into a temporary table, then one statement that
+inserts new rows, rewrites only rows that really changed, and writes their ledger entries.
+
+Unchanged rows are filtered out before the upsert, so they are neither rewritten nor locked
+(their xmin stays put). The ON CONFLICT guard remains for rows a concurrent writer inserts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from brx_domain.sync import RemoteProduct, UpsertCounts
+
+STAGE = "brx_sync_stage"
+STAGE_COLUMNS = (
+    "blueprint_id",
+    "external_stock_id",
+    "quantity",
+    "price_cents",
+    "properties",
+    "description",
+    "user_data_field",
+    "graded",
+)
+SYNCED = ("quantity", "price_cents", "properties", "description", "user_data_field", "graded")
+
+_CREATE_STAGE = text(
+    f"""
+    CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (
+        blueprint_id INTEGER NOT NULL,
+        external_stock_id TEXT NOT NULL,
+        quantity INTEGER NOT NULL,
+        price_cents INTEGER NOT NULL,
+        properties JSONB NOT NULL,
+        description TEXT,
+        user_data_field TEXT,
+        graded BOOLEAN
+    ) ON COMMIT DELETE ROWS
+    """
+)
+_CLEAR_STAGE = text(f"TRUNCATE {STAGE}")
+
+
+def _tuple(alias: str) -> str:
+    return "(" + ", ".join(f"{alias}.{c}" for c in SYNCED) + ")"
+
+
+_MATCH = (
+    "i.user_id = :user_id AND i.blueprint_id = s.blueprint_id "
+    "AND i.external_stock_id = s.external_stock_id"
+)
+
+_UPSERT = text(
+    f"""
+    WITH src AS MATERIALIZED (
+        SELECT s.*, i.id AS old_id, i.quantity AS old_quantity
+        FROM {STAGE} s LEFT JOIN user_inventory_items i ON {_MATCH}
+        WHERE i.id IS NULL OR {_tuple("i")} IS DISTINCT FROM {_tuple("s")}
+    ),
+    up AS (
+        INSERT INTO user_inventory_items AS t (
+            user_id, blueprint_id, external_stock_id, quantity, price_cents, properties,
+            description, user_data_field, graded, created_at, updated_at)
+        SELECT :user_id, blueprint_id, external_stock_id, quantity, price_cents, properties,
+               description, user_data_field, graded, :now, :now
+        FROM src
+        ON CONFLICT (user_id, blueprint_id, external_stock_id) DO UPDATE SET
+            {", ".join(f"{c} = EXCLUDED.{c}" for c in SYNCED)}, updated_at = EXCLUDED.updated_at
+        WHERE {_tuple("t")} IS DISTINCT FROM {_tuple("EXCLUDED")}
+        RETURNING t.id, t.quantity, (t.xmax = 0) AS inserted
+    ),
+    ledger AS (
+        INSERT INTO stock_ledger (
+            user_id, item_id, delta, reason, operation_id, quantity_after, created_at)
+        SELECT :user_id, up.id, up.quantity - COALESCE(src.old_quantity, 0), 'sync',
+               :operation_id, up.quantity, :now
+        FROM up LEFT JOIN src ON src.old_id = up.id
+        WHERE up.quantity <> COALESCE(src.old_quantity, 0)
+    )
+    SELECT count(*) FILTER (WHERE inserted) AS created,
+           count(*) FILTER (WHERE NOT inserted) AS updated
+    FROM up
+    """  # noqa: S608 (composed from module constants only; values are bound parameters)
+)
+
+_DRY_RUN = text(
+    f"""
+    SELECT count(*) FILTER (WHERE i.id IS NULL) AS created,
+           count(*) FILTER (WHERE i.id IS NOT NULL
+                            AND {_tuple("i")} IS DISTINCT FROM {_tuple("s")}) AS updated
+    FROM {STAGE} s LEFT JOIN user_inventory_items i ON {_MATCH}
+    """  # noqa: S608 (module constants only)
+)
+
+
+def stage_records(products: Sequence[RemoteProduct]) -> list[tuple[Any, ...]]:
+    """One record per (blueprint, external id), the last copy winning (as the domain plans)."""
+    latest: dict[tuple[int, str], RemoteProduct] = {}
+    for product in products:
+        latest[(product.blueprint_id, product.external_stock_id)] = product
+    return [
+        (
+            p.blueprint_id,
+            p.external_stock_id,
+            p.quantity,
+            p.price_cents,
+            json.dumps(p.properties.to_dict(), separators=(",", ":"), ensure_ascii=False),
+            p.description,
+            p.user_data_field,
+            p.graded,
+        )
+        for p in latest.values()
+    ]
+
+
+async def copy_to_stage(conn: AsyncConnection, records: list[tuple[Any, ...]]) -> None:
+    """COPY through the driver connection of this very transaction (binary, one round trip)."""
+    await conn.execute(_CREATE_STAGE)  # also starts the transaction before the raw COPY
+    await conn.execute(_CLEAR_STAGE)
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(STAGE, records=records, columns=STAGE_COLUMNS)
+
+
+async def upsert_products(
+    conn: AsyncConnection,
+    user_id: UUID,
+    products: Sequence[RemoteProduct],
+    *,
+    operation_id: str,
+    now: datetime,
+    dry_run: bool = False,
+) -> UpsertCounts:
+    """Import one chunk; duplicates of a key inside the chunk count as unchanged."""
+    if not products:
+        return UpsertCounts()
+    await copy_to_stage(conn, stage_records(products))
+    if dry_run:
+        result = await conn.execute(_DRY_RUN, {"user_id": user_id})
+    else:
+        params = {"user_id": user_id, "now": now, "operation_id": operation_id}
+        result = await conn.execute(_UPSERT, params)
+    created, updated = result.one()
+    created, updated = int(created), int(updated)
+    return UpsertCounts(created, updated, len(products) - created - updated)
+
+
+async def absent_item_ids(
+    conn: AsyncConnection,
+    user_id: UUID,
+    present_external_ids: Collection[str],
+    *,
+    blueprint_id: int | None = None,
+) -> list[int]:
+    """Anti-join against the ids bound as one array (a hash join, not a scan per id)."""
+    query = (
+        "SELECT i.id FROM user_inventory_items i "
+        "WHERE i.user_id = :user_id AND i.external_stock_id IS NOT NULL "
+        "AND (CAST(:blueprint_id AS INTEGER) IS NULL OR i.blueprint_id = :blueprint_id) "
+        "AND NOT EXISTS (SELECT 1 FROM unnest(CAST(:present AS TEXT[])) AS p(ext) "
+        "WHERE p.ext = i.external_stock_id) ORDER BY i.id"
+    )
+    result = await conn.execute(
+        text(query),
+        {"user_id": user_id, "blueprint_id": blueprint_id, "present": list(present_external_ids)},
+    )
+    return [int(row[0]) for row in result]

@@ -1,0 +1,1 @@
+"""Migration revisions, oldest first. Each is hand-written SQL, idempotent where it can be."""

@@ -1,0 +1,166 @@
+"""Postgres repositories for settings, operations and the stock ledger. Like every repository
+here they share the unit of work's connection and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from brx_adapters.postgres import mapping
+from brx_adapters.postgres.tables import ledger, operations, settings
+from brx_domain.inventory import LedgerEntry
+from brx_domain.sync import (
+    OperationStatus,
+    OperationType,
+    SyncOperation,
+    SyncStatus,
+    UserSyncSettings,
+)
+
+
+def _or_now(values: dict[str, Any], *names: str) -> dict[str, Any]:
+    """A timestamp the caller left out takes the transaction's time instead of NULL."""
+    return {k: (func.now() if k in names and v is None else v) for k, v in values.items()}
+
+
+class PostgresLedgerRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, entries: Sequence[LedgerEntry]) -> None:
+        if entries:
+            await self._conn.execute(insert(ledger), [mapping.ledger_values(e) for e in entries])
+
+    async def history(
+        self, user_id: UUID, item_id: int, limit: int, offset: int
+    ) -> list[LedgerEntry]:
+        result = await self._conn.execute(
+            select(ledger)
+            .where(ledger.c.user_id == user_id, ledger.c.item_id == item_id)
+            .order_by(ledger.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [mapping.ledger_from_row(row) for row in result.mappings()]
+
+
+class PostgresSettingsRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, user_id: UUID) -> UserSyncSettings | None:
+        result = await self._conn.execute(select(settings).where(settings.c.user_id == user_id))
+        row = result.mappings().first()
+        return None if row is None else mapping.settings_from_row(row)
+
+    async def put(self, value: UserSyncSettings) -> None:
+        values = _or_now(mapping.settings_values(value), "created_at", "updated_at")
+        statement = pg_insert(settings).values(values)
+        replaced = {k: statement.excluded[k] for k in values if k != "user_id"}
+        await self._conn.execute(
+            statement.on_conflict_do_update(index_elements=["user_id"], set_=replaced)
+        )
+
+    async def compare_and_set_status(
+        self,
+        user_id: UUID,
+        allowed_from: Collection[SyncStatus],
+        to: SyncStatus,
+        *,
+        now: datetime,
+        last_error: str | None = None,
+        last_sync_at: datetime | None = None,
+    ) -> bool:
+        """One conditional UPDATE: two concurrent callers can never both win."""
+        if not allowed_from:
+            return False
+        values: dict[str, Any] = {"sync_status": to.value, "updated_at": now}
+        values["last_error"] = last_error
+        if last_sync_at is not None:
+            values["last_sync_at"] = last_sync_at
+        result = await self._conn.execute(
+            update(settings)
+            .where(
+                settings.c.user_id == user_id,
+                settings.c.sync_status.in_([s.value for s in allowed_from]),
+            )
+            .values(values)
+            .returning(settings.c.user_id)
+        )
+        return result.first() is not None
+
+
+class PostgresOperationRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, operation: SyncOperation) -> None:
+        values = _or_now(mapping.operation_values(operation), "created_at")
+        await self._conn.execute(insert(operations).values(values))
+
+    async def get(self, operation_id: str) -> SyncOperation | None:
+        return await self._one(select(operations).where(operations.c.operation_id == operation_id))
+
+    async def save(self, operation: SyncOperation) -> None:
+        """Merge with the stored progress under a row lock, so counters never go backwards
+        even when an older write of the same operation arrives late."""
+        stored = await self._one(
+            select(operations)
+            .where(operations.c.operation_id == operation.operation_id)
+            .with_for_update()
+        )
+        if stored is not None:
+            operation = replace(operation, metadata=_merged_metadata(stored, operation))
+        await self._conn.execute(
+            update(operations)
+            .where(operations.c.operation_id == operation.operation_id)
+            .values(
+                status=operation.status.value,
+                operation_metadata=dict(operation.metadata),
+                completed_at=operation.completed_at,
+            )
+        )
+
+    async def latest(self, user_id: UUID, operation_type: OperationType) -> SyncOperation | None:
+        return await self._one(
+            select(operations)
+            .where(
+                operations.c.user_id == user_id,
+                operations.c.operation_type == operation_type.value,
+            )
+            .order_by(operations.c.created_at.desc(), operations.c.id.desc())
+            .limit(1)
+        )
+
+    async def pending(self, older_than: datetime, limit: int) -> list[SyncOperation]:
+        result = await self._conn.execute(
+            select(operations)
+            .where(
+                operations.c.status == OperationStatus.PENDING.value,
+                operations.c.created_at < older_than,
+            )
+            .order_by(operations.c.created_at, operations.c.id)
+            .limit(limit)
+        )
+        return [mapping.operation_from_row(row) for row in result.mappings()]
+
+    async def _one(self, query: Any) -> SyncOperation | None:
+        row = (await self._conn.execute(query)).mappings().first()
+        return None if row is None else mapping.operation_from_row(row)
+
+
+def _merged_metadata(stored: SyncOperation, newer: SyncOperation) -> dict[str, Any]:
+    """The newer metadata, with progress merged counter by counter (or kept if it lacks one)."""
+    metadata = dict(newer.metadata)
+    if "progress" in newer.metadata:
+        metadata["progress"] = stored.progress.merged(newer.progress).to_dict()
+    elif "progress" in stored.metadata:
+        metadata["progress"] = stored.metadata["progress"]
+    return metadata

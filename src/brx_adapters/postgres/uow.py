@@ -1,0 +1,99 @@
+"""The unit of work: one pooled connection, one transaction, every repository on it.
+
+It rolls back unless `commit()` was called, so a use case that raises (or simply forgets to
+commit) leaves the database as it found it.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from brx_adapters.postgres.inventory import PostgresInventoryRepository
+from brx_adapters.postgres.orders import PostgresOrderStockRepository, PostgresWebhookRepository
+from brx_adapters.postgres.repositories import (
+    PostgresLedgerRepository,
+    PostgresOperationRepository,
+    PostgresSettingsRepository,
+)
+
+
+class PostgresUnitOfWork:
+    """Implements `brx_domain.ports.UnitOfWork`; repositories exist only inside `async with`."""
+
+    items: PostgresInventoryRepository
+    ledger: PostgresLedgerRepository
+    settings: PostgresSettingsRepository
+    operations: PostgresOperationRepository
+    webhooks: PostgresWebhookRepository
+    orders: PostgresOrderStockRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._tx: AsyncTransaction | None = None
+
+    async def __aenter__(self) -> Self:
+        conn = await self._engine.connect()
+        try:
+            self._tx = await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self.items = PostgresInventoryRepository(conn)
+        self.ledger = PostgresLedgerRepository(conn)
+        self.settings = PostgresSettingsRepository(conn)
+        self.operations = PostgresOperationRepository(conn)
+        self.webhooks = PostgresWebhookRepository(conn)
+        self.orders = PostgresOrderStockRepository(conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            await self._end()
+        finally:
+            await conn.close()
+
+    async def commit(self) -> None:
+        """Commit and start a fresh transaction, so the unit of work stays usable."""
+        conn = self._require()
+        if self._tx is not None and self._tx.is_active:
+            await self._tx.commit()
+        self._tx = await conn.begin()
+
+    async def rollback(self) -> None:
+        """Undo everything since the last commit; the unit of work stays usable."""
+        conn = self._require()
+        await self._end()
+        self._tx = await conn.begin()
+
+    async def _end(self) -> None:
+        if self._tx is not None and self._tx.is_active:
+            await self._tx.rollback()
+        self._tx = None
+
+    def _require(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        return self._conn
+
+
+class PostgresUnitOfWorkFactory:
+    """`UnitOfWorkFactory` over the process's one engine: each call is a new unit of work."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    def __call__(self) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(self._engine)
