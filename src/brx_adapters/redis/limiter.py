@@ -6,7 +6,9 @@ import hashlib
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
+from brx_domain.errors import DependencyUnavailable
 from brx_domain.ports import RateDecision
 
 # One atomic script: refill from the elapsed time (Redis' own clock, so replicas with skewed
@@ -57,7 +59,10 @@ class RedisRateLimiter:
     async def try_acquire(self, key: str, capacity: int, per_seconds: float) -> RateDecision:
         if capacity < 1 or per_seconds <= 0:
             raise ValueError("capacity must be >= 1 and per_seconds > 0")
-        raw = await self._script(keys=[self._prefix + key], args=[capacity, repr(per_seconds)])
+        try:
+            raw = await self._script(keys=[self._prefix + key], args=[capacity, repr(per_seconds)])
+        except RedisError as exc:
+            raise DependencyUnavailable("the rate limiter's Redis is unavailable") from exc
         allowed, tokens, retry_after = raw
         return RateDecision(
             allowed=int(allowed) == 1,

@@ -1,0 +1,191 @@
+"""CardTrader as the `Marketplace` port, for one seller's token."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from brx_adapters.cardtrader import jobs, orders
+from brx_adapters.cardtrader.codec import (
+    UnexpectedAnswer,
+    draft_payload,
+    json_body,
+    outgoing_properties,
+    resource_of,
+)
+from brx_adapters.cardtrader.export import StreamedExport, download_export
+from brx_adapters.cardtrader.transport import Channel, OutcomeUnknown
+from brx_domain.errors import MarketplaceError, MarketplaceNotFound, MarketplaceUnavailable
+from brx_domain.inventory import Properties
+from brx_domain.orders import Order
+from brx_domain.ports import MarketplaceInfo, ProductDraft
+from brx_domain.sync import RemoteProduct
+
+SETTLE_ROUNDS = 3  # re-read / re-send rounds for a write whose outcome stays unknown
+
+
+class CardTraderMarketplace:
+    """The port's calls plus bulk jobs and orders. Creates and increments are never sent twice
+    blindly: an unknown outcome is settled by re-reading the blueprint's products."""
+
+    def __init__(
+        self, channel: Channel, *, export_timeout: httpx.Timeout, job_poll: jobs.JobPolling
+    ) -> None:
+        self._channel, self._export_timeout, self._job_poll = channel, export_timeout, job_poll
+
+    async def info(self) -> MarketplaceInfo:
+        body = await self._channel.send("GET", "/info", "/info", json_body)
+        if not isinstance(body, Mapping) or "shared_secret" not in body:
+            raise UnexpectedAnswer("CardTrader /info answer has no shared_secret")
+        user_id = body.get("user_id")
+        return MarketplaceInfo(
+            id=int(body.get("id") or 0),
+            name=str(body.get("name") or ""),
+            shared_secret=str(body["shared_secret"]),
+            user_id=int(user_id) if user_id is not None else None,
+        )
+
+    async def export_products(self, *, blueprint_id: int | None = None) -> StreamedExport:
+        params = {} if blueprint_id is None else {"blueprint_id": blueprint_id}
+        return await download_export(self._channel, params, self._export_timeout)
+
+    async def update_product(self, product_id: int, draft: ProductDraft) -> RemoteProduct:
+        path = f"/products/{product_id}"
+        return await self._channel.send(
+            "PUT", "/products/{id}", path, resource_of, json=draft_payload(draft)
+        )
+
+    async def delete_product(self, product_id: int) -> bool:
+        try:
+            await self._channel.send(
+                "DELETE", "/products/{id}", f"/products/{product_id}", lambda r: None
+            )
+        except MarketplaceNotFound:
+            return False
+        return True
+
+    async def create_product(self, draft: ProductDraft) -> RemoteProduct:
+        """POST adds to an identical product if one exists, so the quantity before is read
+        first: after an unknown outcome only the missing units are added."""
+        before = await self._identical(draft)
+        target = (before.quantity if before else 0) + draft.quantity
+        for _ in range(SETTLE_ROUNDS):
+            try:
+                return await self._post_create(draft)
+            except OutcomeUnknown:
+                now = await self._identical(draft)
+                have = now.quantity if now else 0
+                if have >= target and now is not None:
+                    return now
+                if now is not None and have > (before.quantity if before else 0):
+                    settled = await self.increment_quantity(
+                        now.id, target - have, blueprint_id=draft.blueprint_id, expected_before=have
+                    )
+                    if settled is not None:
+                        return settled
+        raise MarketplaceUnavailable("CardTrader create: outcome still unknown after re-reading")
+
+    async def _post_create(self, draft: ProductDraft) -> RemoteProduct:
+        return await self._channel.send(
+            "POST",
+            "/products",
+            "/products",
+            resource_of,
+            json=draft_payload(draft),
+            idempotent=False,
+        )
+
+    async def _identical(self, draft: ProductDraft) -> RemoteProduct | None:
+        """The listed product CardTrader would merge `draft` into (same blueprint, editable
+        properties and price), if any."""
+        wanted = _identity(draft.properties, draft.price_cents)
+        async for product in await self.export_products(blueprint_id=draft.blueprint_id):
+            if _identity(product.properties, product.price_cents) == wanted:
+                return product
+        return None
+
+    async def increment_quantity(
+        self,
+        product_id: int,
+        delta: int,
+        *,
+        blueprint_id: int,
+        expected_before: int | None,
+        outcome_unknown: bool = False,
+    ) -> RemoteProduct | None:
+        for _ in range(SETTLE_ROUNDS):
+            if outcome_unknown:
+                applied, product = await self._increment_applied(
+                    product_id, delta, blueprint_id, expected_before
+                )
+                if applied:
+                    return product
+            try:
+                return await self._post_increment(product_id, delta)
+            except OutcomeUnknown:
+                outcome_unknown = True
+        raise MarketplaceUnavailable("CardTrader increment: outcome still unknown after re-reading")
+
+    async def _post_increment(self, product_id: int, delta: int) -> RemoteProduct | None:
+        product = await self._channel.send(
+            "POST",
+            "/products/{id}/increment",
+            f"/products/{product_id}/increment",
+            resource_of,
+            json={"delta_quantity": delta},
+            idempotent=False,
+        )
+        return product if product.quantity > 0 else None
+
+    async def _increment_applied(
+        self, product_id: int, delta: int, blueprint_id: int, expected_before: int | None
+    ) -> tuple[bool, RemoteProduct | None]:
+        """(True, product) when the product already shows the increment; (False, None) when
+        it still has to be sent."""
+        if expected_before is None:
+            raise MarketplaceError(
+                "CardTrader increment: an earlier attempt may have been applied and there is "
+                "no expected quantity to check it against"
+            )
+        target = expected_before + delta
+        current = await self._find(product_id, blueprint_id)
+        if current is None:
+            if target <= 0:
+                return True, None  # it reached zero and CardTrader deleted it
+            raise MarketplaceNotFound(f"CardTrader product {product_id} is no longer listed")
+        return current.quantity == target, current if current.quantity == target else None
+
+    async def _find(self, product_id: int, blueprint_id: int) -> RemoteProduct | None:
+        found = None
+        async for product in await self.export_products(blueprint_id=blueprint_id):
+            if product.id == product_id:
+                found = product
+        return found
+
+    # --- beyond the port ---------------------------------------------------------------------
+
+    async def bulk_create(self, drafts: Sequence[ProductDraft]) -> jobs.JobResult:
+        """Not retried when the outcome is unknown (it would list everything twice)."""
+        items = [draft_payload(d) for d in drafts]
+        return await jobs.run(self._channel, "bulk_create", items, self._job_poll, idempotent=False)
+
+    async def bulk_update(self, updates: Sequence[tuple[int, ProductDraft]]) -> jobs.JobResult:
+        items = [{"id": pid, **draft_payload(d)} for pid, d in updates]
+        return await jobs.run(self._channel, "bulk_update", items, self._job_poll)
+
+    async def bulk_destroy(self, product_ids: Sequence[int]) -> jobs.JobResult:
+        items = [{"id": pid} for pid in product_ids]
+        return await jobs.run(self._channel, "bulk_destroy", items, self._job_poll)
+
+    async def orders(self, **filters: Any) -> list[Order]:
+        """`GET /orders` with CardTrader's filters (page, limit, from, to, state, order_as ...)."""
+        return await orders.list_orders(self._channel, filters)
+
+    async def order(self, order_id: int) -> Order:
+        return await orders.get_order(self._channel, order_id)
+
+
+def _identity(properties: Properties, price_cents: int) -> tuple[dict[str, Any], int]:
+    return outgoing_properties(properties), price_cents

@@ -1,0 +1,166 @@
+"""The product export: one download into a spooled file, then one product decoded at a time.
+
+A 250k-product export is ~150 MB of JSON; `json.loads` of it plus the bytes would need several
+times that. Here only the bytes (on disk past `SPOOL_IN_MEMORY`) and one product are held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import json
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from typing import IO, Any
+
+import httpx
+
+from brx_adapters.cardtrader.codec import UnexpectedAnswer, product_from
+from brx_adapters.cardtrader.transport import Channel
+from brx_domain.sync import RemoteProduct
+
+SPOOL_IN_MEMORY = 16 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
+YIELD_EVERY = 500  # products decoded between two chances for other tasks to run
+_WS = " \t\r\n"
+
+
+class ArrayReader:
+    """Decodes the elements of a JSON array from a binary file without loading all of it."""
+
+    def __init__(self, stream: IO[bytes], chunk: int = READ_CHUNK) -> None:
+        self._stream, self._chunk = stream, chunk
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._json = json.JSONDecoder()
+        self._buf, self._pos, self._eof = "", 0, False
+        self.bytes_read = 0
+
+    @property
+    def bytes_consumed(self) -> int:
+        """Roughly how far decoding has got (characters left in the buffer ~ bytes)."""
+        return max(0, self.bytes_read - (len(self._buf) - self._pos))
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._next_char() != "[":
+            raise UnexpectedAnswer("CardTrader's export is not a JSON array")
+        self._pos += 1
+        if self._next_char() == "]":
+            return
+        while True:
+            yield self._element()
+            separator = self._next_char()
+            self._pos += 1
+            if separator == "]":
+                return
+            if separator != ",":
+                raise UnexpectedAnswer("CardTrader's export is not a well-formed JSON array")
+
+    def _element(self) -> Any:
+        self._next_char()
+        while True:
+            try:
+                value, end = self._json.raw_decode(self._buf, self._pos)
+            except json.JSONDecodeError as exc:
+                if self._eof:
+                    raise UnexpectedAnswer("CardTrader's export ends in the middle") from exc
+                self._fill()
+                continue
+            if end == len(self._buf) and not self._eof:
+                self._fill()  # a number might continue in the next chunk: decode again
+                continue
+            self._pos = end
+            return value
+
+    def _next_char(self) -> str:
+        """The next non-blank character (not consumed); '' at the end of the file."""
+        while True:
+            while self._pos < len(self._buf) and self._buf[self._pos] in _WS:
+                self._pos += 1
+            if self._pos < len(self._buf):
+                return self._buf[self._pos]
+            if self._eof:
+                return ""
+            self._fill()
+
+    def _fill(self) -> None:
+        data = self._stream.read(self._chunk)
+        self.bytes_read += len(data)
+        self._eof = not data
+        self._buf = self._buf[self._pos :] + self._utf8.decode(data, final=self._eof)
+        self._pos = 0
+
+
+class StreamedExport:
+    """`ProductExport` over the downloaded body; iterate once. `expected_total` is estimated
+    from the bytes decoded so far and becomes exact at the end."""
+
+    def __init__(self, body: IO[bytes], size: int) -> None:
+        self._body, self.size = body, size
+        self.expected_total: int | None = None
+
+    def check_is_array(self) -> None:
+        """An HTML page or an error object with status 200 must not pass for an empty stock."""
+        head = self._body.read(64).lstrip()
+        self._body.seek(0)
+        if not head.startswith(b"["):
+            self._body.close()
+            raise UnexpectedAnswer("CardTrader's export answer is not a JSON array")
+
+    def __aiter__(self) -> AsyncIterator[RemoteProduct]:
+        return self._products()
+
+    async def _products(self) -> AsyncIterator[RemoteProduct]:
+        reader = ArrayReader(self._body)
+        count = 0
+        try:
+            for raw in reader:
+                count += 1
+                if count % YIELD_EVERY == 0:
+                    self.expected_total = max(
+                        count, count * self.size // max(1, reader.bytes_consumed)
+                    )
+                    await asyncio.sleep(0)
+                yield product_from(raw)
+            self.expected_total = count
+        finally:
+            self._body.close()
+
+
+async def download_export(
+    channel: Channel, params: dict[str, int], http_timeout: httpx.Timeout
+) -> StreamedExport:
+    """GET /products/export, retried as a whole if the connection drops mid-body."""
+    holder: list[StreamedExport] = []
+
+    async def exchange() -> httpx.Response:
+        request = channel.request("GET", "/products/export", params=params, timeout=http_timeout)
+        response = await channel.http.send(request, stream=True)
+        try:
+            if response.is_success:
+                holder[:] = [await _spool(response)]
+            else:
+                await response.aread()
+        finally:
+            await response.aclose()
+        return response
+
+    def parse(response: httpx.Response) -> StreamedExport:
+        holder[0].check_is_array()
+        return holder[0]
+
+    return await channel.call("/products/export", "/products/export", exchange, parse)
+
+
+async def _spool(response: httpx.Response) -> StreamedExport:
+    # Not a `with` block: the export owns the file and closes it once read.
+    body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            body.write(chunk)
+            size += len(chunk)
+    except BaseException:
+        body.close()
+        raise
+    body.seek(0)
+    return StreamedExport(body, size)
