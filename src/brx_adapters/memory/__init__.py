@@ -1,0 +1,38 @@
+"""In-memory fakes, one per port: the embedded default (demo) and the test doubles.
+
+PUBLIC API: other services' test suites build on these. Each fake keeps inspection attributes
+(`MemoryStore` tables, `MemoryTaskQueue.enqueued`, `MemoryMarketplace.calls` ...) so tests can
+assert outcomes instead of mocking calls.
+"""
+
+from brx_adapters.memory.marketplace import (
+    Call,
+    MemoryExport,
+    MemoryMarketplace,
+    MemoryMarketplaceGateway,
+)
+from brx_adapters.memory.queue import MemoryTaskQueue, QueuedJob
+from brx_adapters.memory.store import MemoryStore
+from brx_adapters.memory.support import (
+    FakeClock,
+    MemoryCatalogue,
+    MemoryRateLimiter,
+    SequentialIds,
+)
+from brx_adapters.memory.uow import MemoryUnitOfWork, MemoryUnitOfWorkFactory
+
+__all__ = [
+    "Call",
+    "FakeClock",
+    "MemoryCatalogue",
+    "MemoryExport",
+    "MemoryMarketplace",
+    "MemoryMarketplaceGateway",
+    "MemoryRateLimiter",
+    "MemoryStore",
+    "MemoryTaskQueue",
+    "MemoryUnitOfWork",
+    "MemoryUnitOfWorkFactory",
+    "QueuedJob",
+    "SequentialIds",
+]

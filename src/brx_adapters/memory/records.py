@@ -1,0 +1,172 @@
+"""In-memory settings, operations, webhook deliveries and order stock records.
+
+PUBLIC API (through `MemoryUnitOfWork`); semantics match the Postgres adapter: a settings status
+changes only by compare-and-set, operation progress never goes backwards, a webhook delivery is
+stored once per (user, id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import replace
+from datetime import datetime
+from uuid import UUID
+
+from brx_adapters.memory.store import Journal
+from brx_domain.errors import Conflict
+from brx_domain.orders import OrderStockRecord
+from brx_domain.ports import WebhookDelivery
+from brx_domain.sync import (
+    OperationStatus,
+    OperationType,
+    SyncOperation,
+    SyncStatus,
+    UserSyncSettings,
+)
+
+
+class MemorySettingsRepository:
+    def __init__(self, journal: Journal) -> None:
+        self._j = journal
+
+    async def get(self, user_id: UUID) -> UserSyncSettings | None:
+        settings: dict[UUID, UserSyncSettings] = self._j.read("settings")
+        return settings.get(user_id)
+
+    async def put(self, settings: UserSyncSettings) -> None:
+        self._j.write("settings")[settings.user_id] = settings
+
+    async def compare_and_set_status(
+        self,
+        user_id: UUID,
+        allowed_from: Collection[SyncStatus],
+        to: SyncStatus,
+        *,
+        now: datetime,
+        last_error: str | None = None,
+        last_sync_at: datetime | None = None,
+    ) -> bool:
+        current = await self.get(user_id)
+        if current is None or current.sync_status not in allowed_from:
+            return False
+        await self.put(
+            replace(
+                current,
+                sync_status=to,
+                updated_at=now,
+                last_error=last_error,
+                last_sync_at=last_sync_at or current.last_sync_at,
+            )
+        )
+        return True
+
+
+class MemoryOperationRepository:
+    def __init__(self, journal: Journal) -> None:
+        self._j = journal
+
+    def _all(self) -> dict[str, SyncOperation]:
+        operations: dict[str, SyncOperation] = self._j.read("operations")
+        return operations
+
+    async def add(self, operation: SyncOperation) -> None:
+        if operation.operation_id in self._all():
+            raise Conflict(f"operation {operation.operation_id} already exists")
+        self._j.write("operations")[operation.operation_id] = operation
+
+    async def get(self, operation_id: str) -> SyncOperation | None:
+        return self._all().get(operation_id)
+
+    async def save(self, operation: SyncOperation) -> None:
+        current = await self.get(operation.operation_id)
+        if current is None:
+            return  # like an UPDATE that matches no row
+        saved = replace(
+            current,
+            status=operation.status,
+            metadata=dict(operation.metadata),
+            completed_at=operation.completed_at,
+        )
+        if "progress" in current.metadata:
+            saved = replace(
+                saved,
+                metadata={
+                    **saved.metadata,
+                    "progress": current.progress.merged(operation.progress).to_dict(),
+                },
+            )
+        self._j.write("operations")[operation.operation_id] = saved
+
+    async def latest(self, user_id: UUID, operation_type: OperationType) -> SyncOperation | None:
+        mine = [
+            op
+            for op in self._all().values()
+            if op.user_id == user_id and op.operation_type is operation_type
+        ]
+        if not mine:
+            return None
+        order = {id(op): index for index, op in enumerate(mine)}
+        return max(mine, key=lambda op: (_sortable(op.created_at), order[id(op)]))
+
+    async def pending(self, older_than: datetime, limit: int) -> list[SyncOperation]:
+        found = [
+            op
+            for op in self._all().values()
+            if op.status is OperationStatus.PENDING
+            and (op.created_at is None or op.created_at < older_than)
+        ]
+        found.sort(key=lambda op: _sortable(op.created_at))
+        return found[:limit]
+
+
+def _sortable(at: datetime | None) -> float:
+    return at.timestamp() if at is not None else float("-inf")
+
+
+class MemoryWebhookRepository:
+    def __init__(self, journal: Journal) -> None:
+        self._j = journal
+
+    def _all(self) -> dict[tuple[UUID, str], WebhookDelivery]:
+        deliveries: dict[tuple[UUID, str], WebhookDelivery] = self._j.read("webhooks")
+        return deliveries
+
+    async def add_if_new(self, delivery: WebhookDelivery) -> bool:
+        key = (delivery.user_id, delivery.id)
+        if key in self._all():
+            return False
+        self._j.write("webhooks")[key] = delivery
+        return True
+
+    async def get(self, user_id: UUID, delivery_id: str) -> WebhookDelivery | None:
+        return self._all().get((user_id, delivery_id))
+
+    async def purge_older_than(self, cutoff: datetime) -> int:
+        old = [key for key, d in self._all().items() if d.received_at < cutoff]
+        if old:
+            table = self._j.write("webhooks")
+            for key in old:
+                del table[key]
+        return len(old)
+
+
+class MemoryOrderStockRepository:
+    """`lock` needs no lock of its own: the store runs one unit of work at a time."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._j = journal
+
+    async def lock(self, user_id: UUID, order_id: int) -> OrderStockRecord:
+        records: dict[tuple[UUID, int], OrderStockRecord] = self._j.read("orders")
+        return records.get((user_id, order_id)) or OrderStockRecord(order_id)
+
+    async def save(self, user_id: UUID, record: OrderStockRecord) -> None:
+        self._j.write("orders")[(user_id, record.order_id)] = record
+
+
+__all__ = [
+    "MemoryOperationRepository",
+    "MemoryOrderStockRepository",
+    "MemorySettingsRepository",
+    "MemoryWebhookRepository",
+]

@@ -1,0 +1,329 @@
+"""Contract of `InventoryRepository` and `LedgerRepository`, over the ports only."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from uuid import UUID
+
+from brx_domain.inventory import LedgerEntry, Properties, StockReason
+from brx_domain.ports import UnitOfWorkFactory
+from tests.contracts.fixtures import add_items, at, new_item, product
+
+
+async def test_add_assigns_an_id_and_get_returns_the_item(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    (item,) = await add_items(uow_factory, new_item(fresh_user, external_stock_id="101"))
+
+    async with uow_factory() as uow:
+        found = await uow.items.get(fresh_user, item.id)
+
+    assert item.id > 0
+    assert found is not None
+    assert (found.blueprint_id, found.quantity, found.external_stock_id) == (16, 4, "101")
+    assert found.properties == Properties.trusted({"condition": "Near Mint", "mtg_language": "it"})
+
+
+async def test_items_of_one_user_are_invisible_to_another(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID, other_user: UUID
+) -> None:
+    (item,) = await add_items(uow_factory, new_item(fresh_user, external_stock_id="7"))
+
+    async with uow_factory() as uow:
+        assert await uow.items.get(other_user, item.id) is None
+        assert await uow.items.get_by_external_id(other_user, "7") is None
+        assert await uow.items.remove(other_user, item.id) is None
+        assert await uow.items.take(other_user, item.id, 1) is None
+        assert await uow.items.list(other_user, 10, 0) == ([], 0)
+
+
+async def test_get_by_external_id_finds_the_cardtrader_product(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    await add_items(uow_factory, new_item(fresh_user, external_stock_id="555"))
+
+    async with uow_factory() as uow:
+        found = await uow.items.get_by_external_id(fresh_user, "555")
+        missing = await uow.items.get_by_external_id(fresh_user, "556")
+
+    assert found is not None and found.external_stock_id == "555"
+    assert missing is None
+
+
+async def test_list_pages_in_id_order_with_the_total(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    stored = await add_items(
+        uow_factory, *[new_item(fresh_user, external_stock_id=str(n)) for n in range(5)]
+    )
+
+    async with uow_factory() as uow:
+        first, total = await uow.items.list(fresh_user, 2, 0)
+        rest, _ = await uow.items.list(fresh_user, 10, 2)
+        count = await uow.items.count(fresh_user)
+
+    ids = sorted(item.id for item in stored)
+    assert [i.id for i in first] + [i.id for i in rest] == ids
+    assert total == count == 5
+
+
+async def test_save_writes_every_editable_field(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    (item,) = await add_items(uow_factory, new_item(fresh_user, external_stock_id="1"))
+    edited = replace(
+        item,
+        quantity=9,
+        price_cents=199,
+        properties=Properties.trusted({"condition": "Played", "signed": True}),
+        description="signed by the artist",
+        user_data_field="shelf 3",
+        graded=True,
+    )
+
+    async with uow_factory() as uow:
+        await uow.items.save(edited)
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.items.get(fresh_user, item.id)
+
+    assert found is not None
+    assert (found.quantity, found.price_cents, found.description) == (
+        9,
+        199,
+        "signed by the artist",
+    )
+    assert (found.user_data_field, found.graded) == ("shelf 3", True)
+    assert found.properties == edited.properties
+
+
+async def test_remove_returns_the_item_once(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    (item,) = await add_items(uow_factory, new_item(fresh_user))
+
+    async with uow_factory() as uow:
+        first = await uow.items.remove(fresh_user, item.id)
+        second = await uow.items.remove(fresh_user, item.id)
+        await uow.commit()
+
+    assert first is not None and first.id == item.id
+    assert second is None
+
+
+async def test_take_subtracts_and_returns_the_remaining_quantity(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    (item,) = await add_items(uow_factory, new_item(fresh_user, quantity=5))
+
+    async with uow_factory() as uow:
+        remaining = await uow.items.take(fresh_user, item.id, 3)
+        short = await uow.items.take(fresh_user, item.id, 3)
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.items.get(fresh_user, item.id)
+
+    assert (remaining, short) == (2, None)
+    assert found is not None and found.quantity == 2
+
+
+async def test_take_never_oversells_under_100_concurrent_tasks(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    (item,) = await add_items(uow_factory, new_item(fresh_user, quantity=37))
+
+    async def buy_one() -> int | None:
+        async with uow_factory() as uow:
+            remaining = await uow.items.take(fresh_user, item.id, 1)
+            await uow.commit()
+        return remaining
+
+    results = await asyncio.gather(*[buy_one() for _ in range(100)])
+    async with uow_factory() as uow:
+        found = await uow.items.get(fresh_user, item.id)
+
+    sold = [r for r in results if r is not None]
+    assert len(sold) == 37
+    assert sorted(sold) == list(range(37))  # each unit sold exactly once
+    assert found is not None and found.quantity == 0
+
+
+async def test_adjust_by_external_id_clamps_at_zero_and_reports_the_applied_delta(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    await add_items(uow_factory, new_item(fresh_user, quantity=3, external_stock_id="42"))
+
+    async with uow_factory() as uow:
+        up = await uow.items.adjust_by_external_id(fresh_user, "42", 2)
+        down = await uow.items.adjust_by_external_id(fresh_user, "42", -10)
+        unknown = await uow.items.adjust_by_external_id(fresh_user, "43", -1)
+        await uow.commit()
+
+    assert up is not None and (up[0].quantity, up[1]) == (5, 2)
+    assert down is not None and (down[0].quantity, down[1]) == (0, -5)
+    assert unknown is None
+
+
+async def test_set_quantity_overwrites_the_quantity(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    (item,) = await add_items(uow_factory, new_item(fresh_user, quantity=3))
+
+    async with uow_factory() as uow:
+        await uow.items.set_quantity(fresh_user, item.id, 0)
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.items.get(fresh_user, item.id)
+
+    assert found is not None and found.quantity == 0
+
+
+async def test_upsert_counts_created_updated_and_unchanged(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    async with uow_factory() as uow:
+        first = await uow.items.upsert_products(
+            fresh_user, [product(1), product(2)], operation_id="op-a", now=at(0)
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        second = await uow.items.upsert_products(
+            fresh_user,
+            [product(1), product(2, quantity=9), product(3)],
+            operation_id="op-b",
+            now=at(10),
+        )
+        await uow.commit()
+
+    assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
+    assert (second.created, second.updated, second.unchanged) == (1, 1, 1)
+
+
+async def test_upsert_does_not_rewrite_unchanged_rows(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    async with uow_factory() as uow:
+        await uow.items.upsert_products(fresh_user, [product(1)], operation_id="a", now=at(0))
+        await uow.commit()
+    async with uow_factory() as uow:
+        before = await uow.items.get_by_external_id(fresh_user, "1")
+        await uow.items.upsert_products(fresh_user, [product(1)], operation_id="b", now=at(60))
+        await uow.commit()
+    async with uow_factory() as uow:
+        after = await uow.items.get_by_external_id(fresh_user, "1")
+
+    assert before is not None and after is not None
+    assert after.updated_at == before.updated_at
+
+
+async def test_upsert_records_every_quantity_change_in_the_ledger(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    async with uow_factory() as uow:
+        await uow.items.upsert_products(
+            fresh_user, [product(1, quantity=4)], operation_id="a", now=at(0)
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.items.upsert_products(
+            fresh_user, [product(1, quantity=1)], operation_id="b", now=at(5)
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        item = await uow.items.get_by_external_id(fresh_user, "1")
+        assert item is not None
+        history = await uow.ledger.history(fresh_user, item.id, 10, 0)
+
+    assert [(e.delta, e.reason, e.operation_id) for e in history] == [
+        (-3, StockReason.SYNC, "b"),
+        (4, StockReason.SYNC, "a"),
+    ]
+
+
+async def test_upsert_dry_run_only_counts(uow_factory: UnitOfWorkFactory, fresh_user: UUID) -> None:
+    async with uow_factory() as uow:
+        counts = await uow.items.upsert_products(
+            fresh_user, [product(1)], operation_id="a", now=at(0), dry_run=True
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        total = await uow.items.count(fresh_user)
+
+    assert counts.created == 1
+    assert total == 0
+
+
+async def test_upsert_counts_a_product_listed_twice_in_a_chunk_once(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    async with uow_factory() as uow:
+        counts = await uow.items.upsert_products(
+            fresh_user,
+            [product(1, quantity=2), product(1, quantity=5)],
+            operation_id="a",
+            now=at(0),
+        )
+        await uow.commit()
+        found = await uow.items.get_by_external_id(fresh_user, "1")
+
+    assert counts.total == 1
+    assert found is not None and found.quantity == 5
+
+
+async def test_absent_item_ids_lists_listed_items_cardtrader_no_longer_has(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    _kept, gone, other_bp, _local = await add_items(
+        uow_factory,
+        new_item(fresh_user, external_stock_id="1"),
+        new_item(fresh_user, external_stock_id="2"),
+        new_item(fresh_user, blueprint_id=99, external_stock_id="3"),
+        new_item(fresh_user, external_stock_id=None),
+    )
+
+    async with uow_factory() as uow:
+        everywhere = await uow.items.absent_item_ids(fresh_user, {"1"})
+        one_blueprint = await uow.items.absent_item_ids(fresh_user, {"1"}, blueprint_id=16)
+
+    assert sorted(everywhere) == sorted([gone.id, other_bp.id])
+    assert one_blueprint == [gone.id]
+
+
+async def test_remove_many_removes_only_the_users_own_items(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID, other_user: UUID
+) -> None:
+    mine_a, mine_b = await add_items(uow_factory, new_item(fresh_user), new_item(fresh_user))
+    (theirs,) = await add_items(uow_factory, new_item(other_user))
+
+    async with uow_factory() as uow:
+        removed = await uow.items.remove_many(fresh_user, [mine_a.id, mine_b.id, theirs.id])
+        await uow.commit()
+    async with uow_factory() as uow:
+        still_theirs = await uow.items.get(other_user, theirs.id)
+
+    assert removed == 2
+    assert still_theirs is not None
+
+
+async def test_ledger_history_is_newest_first_and_pages(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    (item,) = await add_items(uow_factory, new_item(fresh_user))
+    entries = [
+        LedgerEntry(fresh_user, item.id, delta, StockReason.EDIT, f"op-{n}", at(n), None)
+        for n, delta in enumerate([5, -1, -2])
+    ]
+
+    async with uow_factory() as uow:
+        await uow.ledger.add(entries)
+        await uow.commit()
+    async with uow_factory() as uow:
+        page1 = await uow.ledger.history(fresh_user, item.id, 2, 0)
+        page2 = await uow.ledger.history(fresh_user, item.id, 2, 2)
+
+    assert [e.operation_id for e in page1 + page2] == ["op-2", "op-1", "op-0"]
+    assert [e.delta for e in page1] == [-2, -1]
+
+
+__all__ = [name for name in dir() if name.startswith("test_")]
