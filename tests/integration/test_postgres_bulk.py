@@ -1,0 +1,228 @@
+"""The COPY-based bulk upsert: honest counts, unchanged rows never rewritten, a ledger entry
+for every quantity change, dry runs that write nothing, and set-based removal."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+import pytest
+
+from brx_adapters.postgres import PostgresUnitOfWorkFactory
+from brx_domain.inventory import Properties
+from brx_domain.sync import RemoteProduct, UpsertCounts
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def products(count: int, *, start: int = 1, quantity: int = 3) -> list[RemoteProduct]:
+    return [
+        RemoteProduct(
+            id=start + n,
+            blueprint_id=1000 + n % 7,
+            quantity=quantity,
+            price_cents=100 + n,
+            properties=Properties.trusted({"condition": "Near Mint", "mtg_foil": n % 2 == 0}),
+            description=f"card {n}",
+        )
+        for n in range(count)
+    ]
+
+
+async def upsert(
+    uow_factory: PostgresUnitOfWorkFactory,
+    user_id: UUID,
+    chunk: list[RemoteProduct],
+    *,
+    operation_id: str = "op-1",
+    dry_run: bool = False,
+) -> UpsertCounts:
+    async with uow_factory() as uow:
+        counts = await uow.items.upsert_products(
+            user_id, chunk, operation_id=operation_id, now=NOW, dry_run=dry_run
+        )
+        await uow.commit()
+    return counts
+
+
+async def row_versions(postgres_url: str, user_id: UUID) -> dict[str, str]:
+    """external_stock_id -> xmin: a rewritten row gets a new xmin."""
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT external_stock_id, xmin::text AS v FROM user_inventory_items"
+            " WHERE user_id = $1",
+            user_id,
+        )
+    finally:
+        await conn.close()
+    return {r["external_stock_id"]: r["v"] for r in rows}
+
+
+async def ledger_of(postgres_url: str, operation_id: str) -> list[tuple[int, int]]:
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT delta, quantity_after FROM stock_ledger WHERE operation_id = $1"
+            " AND reason = 'sync' ORDER BY id",
+            operation_id,
+        )
+    finally:
+        await conn.close()
+    return [(r["delta"], r["quantity_after"]) for r in rows]
+
+
+async def test_first_load_creates_every_product_with_a_ledger_entry_each(
+    uow_factory: PostgresUnitOfWorkFactory, postgres_url: str
+) -> None:
+    user_id = uuid.uuid4()
+
+    counts = await upsert(uow_factory, user_id, products(50), operation_id="first")
+
+    assert counts == UpsertCounts(created=50, updated=0, unchanged=0)
+    assert await ledger_of(postgres_url, "first") == [(3, 3)] * 50
+    async with uow_factory() as uow:
+        assert await uow.items.count(user_id) == 50
+
+
+async def test_resync_rewrites_only_changed_rows_and_leaves_the_others_untouched(
+    uow_factory: PostgresUnitOfWorkFactory, postgres_url: str
+) -> None:
+    user_id = uuid.uuid4()
+    chunk = products(20)
+    await upsert(uow_factory, user_id, chunk)
+    before = await row_versions(postgres_url, user_id)
+    changed = [replace(p, quantity=1) if p.id <= 3 else p for p in chunk]
+    changed[10] = replace(changed[10], price_cents=9999)
+
+    counts = await upsert(uow_factory, user_id, changed, operation_id="resync")
+
+    assert counts == UpsertCounts(created=0, updated=4, unchanged=16)
+    after = await row_versions(postgres_url, user_id)
+    rewritten = {key for key in before if before[key] != after[key]}
+    assert rewritten == {"1", "2", "3", str(changed[10].id)}
+    assert await ledger_of(postgres_url, "resync") == [(-2, 1)] * 3
+
+
+async def test_resync_with_identical_products_counts_all_unchanged(
+    uow_factory: PostgresUnitOfWorkFactory,
+) -> None:
+    user_id = uuid.uuid4()
+    await upsert(uow_factory, user_id, products(10))
+
+    counts = await upsert(uow_factory, user_id, products(10))
+
+    assert counts == UpsertCounts(created=0, updated=0, unchanged=10)
+
+
+async def test_a_property_change_alone_is_an_update(
+    uow_factory: PostgresUnitOfWorkFactory,
+) -> None:
+    user_id = uuid.uuid4()
+    chunk = products(2)
+    await upsert(uow_factory, user_id, chunk)
+    foil = Properties.trusted({**chunk[0].properties.to_dict(), "mtg_foil": True, "signed": True})
+
+    counts = await upsert(uow_factory, user_id, [replace(chunk[0], properties=foil), chunk[1]])
+
+    assert counts == UpsertCounts(created=0, updated=1, unchanged=1)
+    async with uow_factory() as uow:
+        item = await uow.items.get_by_external_id(user_id, chunk[0].external_stock_id)
+    assert item is not None and item.properties == foil
+
+
+async def test_dry_run_counts_without_writing(
+    uow_factory: PostgresUnitOfWorkFactory, postgres_url: str
+) -> None:
+    user_id = uuid.uuid4()
+    await upsert(uow_factory, user_id, products(5))
+    chunk = [replace(p, quantity=9) for p in products(5)] + products(3, start=100)
+
+    counts = await upsert(uow_factory, user_id, chunk, operation_id="dry", dry_run=True)
+
+    assert counts == UpsertCounts(created=3, updated=5, unchanged=0)
+    async with uow_factory() as uow:
+        assert await uow.items.count(user_id) == 5
+    assert await ledger_of(postgres_url, "dry") == []
+
+
+async def test_a_product_listed_twice_in_a_chunk_is_stored_once_last_copy_winning(
+    uow_factory: PostgresUnitOfWorkFactory,
+) -> None:
+    user_id = uuid.uuid4()
+    first = products(1)[0]
+
+    counts = await upsert(uow_factory, user_id, [first, replace(first, quantity=8)])
+
+    assert counts == UpsertCounts(created=1, updated=0, unchanged=1)
+    async with uow_factory() as uow:
+        item = await uow.items.get_by_external_id(user_id, first.external_stock_id)
+    assert item is not None and item.quantity == 8
+
+
+async def test_two_chunks_in_one_unit_of_work_are_both_imported(
+    uow_factory: PostgresUnitOfWorkFactory,
+) -> None:
+    user_id = uuid.uuid4()
+
+    async with uow_factory() as uow:
+        a = await uow.items.upsert_products(user_id, products(4), operation_id="x", now=NOW)
+        b = await uow.items.upsert_products(
+            user_id, products(4, start=50), operation_id="x", now=NOW
+        )
+        await uow.commit()
+
+    assert a.created == b.created == 4
+    async with uow_factory() as uow:
+        assert await uow.items.count(user_id) == 8
+
+
+async def test_vanished_products_are_found_and_removed_in_one_statement(
+    uow_factory: PostgresUnitOfWorkFactory,
+) -> None:
+    user_id = uuid.uuid4()
+    chunk = products(10)
+    await upsert(uow_factory, user_id, chunk)
+    present = {p.external_stock_id for p in chunk[3:]}
+
+    async with uow_factory() as uow:
+        absent = await uow.items.absent_item_ids(user_id, present)
+        removed = await uow.items.remove_many(user_id, absent)
+        await uow.commit()
+
+    assert removed == len(absent) == 3
+    async with uow_factory() as uow:
+        assert await uow.items.count(user_id) == 7
+        assert await uow.items.get_by_external_id(user_id, chunk[0].external_stock_id) is None
+
+
+async def test_absent_items_can_be_limited_to_one_blueprint(
+    uow_factory: PostgresUnitOfWorkFactory,
+) -> None:
+    user_id = uuid.uuid4()
+    await upsert(uow_factory, user_id, products(14))
+
+    async with uow_factory() as uow:
+        absent = await uow.items.absent_item_ids(user_id, set(), blueprint_id=1003)
+
+    assert len(absent) == 2
+
+
+async def test_listing_pages_in_id_order_with_the_full_count(
+    uow_factory: PostgresUnitOfWorkFactory,
+) -> None:
+    user_id = uuid.uuid4()
+    await upsert(uow_factory, user_id, products(25))
+
+    async with uow_factory() as uow:
+        first, total = await uow.items.list(user_id, 10, 0)
+        last, _ = await uow.items.list(user_id, 10, 20)
+
+    assert total == 25
+    assert [i.id for i in first] == sorted(i.id for i in first)
+    assert len(last) == 5 and last[0].id > first[-1].id

@@ -1,0 +1,108 @@
+"""Stock changes on the real Postgres under real concurrency: never oversell, never below
+zero, and the ledger explains every unit."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from brx_adapters.postgres import PostgresUnitOfWorkFactory
+from brx_domain.inventory import InventoryItem, LedgerEntry, Properties, StockReason
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+async def stocked_item(uow_factory: PostgresUnitOfWorkFactory, quantity: int) -> InventoryItem:
+    user_id = uuid.uuid4()
+    async with uow_factory() as uow:
+        item = await uow.items.add(
+            InventoryItem(0, user_id, 16, quantity, 250, Properties(), external_stock_id="9001")
+        )
+        await uow.commit()
+    return item
+
+
+async def purchase_one(uow_factory: PostgresUnitOfWorkFactory, item: InventoryItem) -> bool:
+    """What `purchase_item` does with the store: take, write the ledger, commit, together."""
+    async with uow_factory() as uow:
+        remaining = await uow.items.take(item.user_id, item.id, 1)
+        if remaining is None:
+            return False
+        entry = LedgerEntry(
+            item.user_id, item.id, -1, StockReason.PURCHASE, str(uuid.uuid4()), NOW, remaining
+        )
+        await uow.ledger.add([entry])
+        await uow.commit()
+    return True
+
+
+async def ledger_sum(postgres_url: str, item_id: int) -> tuple[int, int]:
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT COALESCE(SUM(delta), 0) AS total, COUNT(*) AS n FROM stock_ledger"
+            " WHERE item_id = $1",
+            item_id,
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    return int(row["total"]), int(row["n"])
+
+
+async def test_concurrent_purchases_never_oversell(
+    uow_factory: PostgresUnitOfWorkFactory, postgres_url: str
+) -> None:
+    item = await stocked_item(uow_factory, quantity=5)
+
+    outcomes = await asyncio.gather(*(purchase_one(uow_factory, item) for _ in range(100)))
+
+    assert outcomes.count(True) == 5
+    async with uow_factory() as uow:
+        after = await uow.items.get(item.user_id, item.id)
+    assert after is not None and after.quantity == 0
+    assert await ledger_sum(postgres_url, item.id) == (-5, 5)
+
+
+async def test_concurrent_webhook_decrements_clamp_at_zero_and_report_what_they_applied(
+    uow_factory: PostgresUnitOfWorkFactory,
+) -> None:
+    item = await stocked_item(uow_factory, quantity=5)
+
+    async def decrement() -> int:
+        async with uow_factory() as uow:
+            change = await uow.items.adjust_by_external_id(item.user_id, "9001", -2)
+            await uow.commit()
+        assert change is not None
+        return change[1]
+
+    applied = await asyncio.gather(*(decrement() for _ in range(10)))
+
+    assert sum(applied) == -5
+    assert sorted(applied) == [-2, -2, -1] + [0] * 7
+    async with uow_factory() as uow:
+        after = await uow.items.get(item.user_id, item.id)
+    assert after is not None and after.quantity == 0
+
+
+async def test_a_rolled_back_purchase_leaves_stock_and_ledger_untouched(
+    uow_factory: PostgresUnitOfWorkFactory, postgres_url: str
+) -> None:
+    item = await stocked_item(uow_factory, quantity=3)
+
+    async with uow_factory() as uow:
+        await uow.items.take(item.user_id, item.id, 2)
+        await uow.ledger.add(
+            [LedgerEntry(item.user_id, item.id, -2, StockReason.PURCHASE, "op", NOW, 1)]
+        )  # no commit
+
+    async with uow_factory() as uow:
+        after = await uow.items.get(item.user_id, item.id)
+    assert after is not None and after.quantity == 3
+    assert await ledger_sum(postgres_url, item.id) == (0, 0)
