@@ -1,0 +1,189 @@
+"""Non-idempotent writes (create, increment) are applied at most once, even when an answer
+is lost; bulk jobs are polled to the end and surface per-item errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from brx_domain.errors import MarketplaceError, MarketplaceNotFound, MarketplaceUnavailable
+from brx_domain.inventory import Properties
+from brx_domain.ports import ProductDraft
+from tests.unit.test_cardtrader_fakes import TOKEN, Fault, harness, product
+
+
+def draft(quantity: int = 2, **props: object) -> ProductDraft:
+    properties = Properties.trusted({"condition": "Near Mint", "mtg_language": "it", **props})
+    return ProductDraft(blueprint_id=16, quantity=quantity, price_cents=25, properties=properties)
+
+
+async def test_create_sends_price_in_currency_units_and_drops_read_only_and_false_foil() -> None:
+    h = harness()
+
+    await h.gateway.for_token(TOKEN).create_product(draft(mtg_foil=False, mtg_rarity="Common"))
+
+    sent = json.loads(next(r for r in h.server.requests if r.method == "POST").content)
+    assert sent["price"] == 0.25
+    assert sent["properties"] == {"condition": "Near Mint", "mtg_language": "it"}
+
+
+async def test_create_keeps_a_true_foil_flag() -> None:
+    h = harness()
+
+    created = await h.gateway.for_token(TOKEN).create_product(draft(mtg_foil=True))
+
+    assert created.properties.values["mtg_foil"] is True
+
+
+async def test_a_create_whose_answer_was_lost_is_not_sent_again() -> None:
+    h = harness()
+    h.server.faults.append(Fault("POST /products", "apply_then_timeout"))
+
+    created = await h.gateway.for_token(TOKEN).create_product(draft(quantity=2))
+
+    assert created.quantity == 2
+    assert h.server.count("POST /products") == 1
+    assert [p["quantity"] for p in h.server.products.values()] == [2]
+
+
+async def test_a_create_into_an_existing_product_after_a_lost_answer_adds_only_once() -> None:
+    h = harness([product(1, quantity=4)])
+    h.server.faults.append(Fault("POST /products", "apply_then_timeout"))
+
+    created = await h.gateway.for_token(TOKEN).create_product(draft(quantity=2))
+
+    assert created.id == 1 and h.server.products[1]["quantity"] == 6
+
+
+async def test_a_create_that_failed_before_applying_is_sent_again() -> None:
+    h = harness()
+    h.server.faults.append(Fault("POST /products", "502"))
+
+    created = await h.gateway.for_token(TOKEN).create_product(draft(quantity=2))
+
+    assert created.quantity == 2 and h.server.count("POST /products") == 2
+
+
+async def test_a_create_refused_with_429_is_simply_retried() -> None:
+    h = harness()
+    h.server.faults.append(Fault("POST /products", "429"))
+
+    await h.gateway.for_token(TOKEN).create_product(draft(quantity=2))
+
+    assert [p["quantity"] for p in h.server.products.values()] == [2]
+
+
+async def test_increment_sends_the_delta_and_returns_the_product() -> None:
+    h = harness([product(1, quantity=4)])
+
+    after = await h.gateway.for_token(TOKEN).increment_quantity(
+        1, -1, blueprint_id=16, expected_before=4
+    )
+
+    assert after is not None and after.quantity == 3
+
+
+async def test_an_increment_to_zero_returns_none_because_cardtrader_deletes_the_product() -> None:
+    h = harness([product(1, quantity=2)])
+
+    after = await h.gateway.for_token(TOKEN).increment_quantity(
+        1, -2, blueprint_id=16, expected_before=2
+    )
+
+    assert after is None and 1 not in h.server.products
+
+
+async def test_an_increment_whose_answer_was_lost_is_not_applied_twice() -> None:
+    h = harness([product(1, quantity=4)])
+    h.server.faults.append(Fault(r"POST /products/1/increment", "apply_then_timeout"))
+
+    after = await h.gateway.for_token(TOKEN).increment_quantity(
+        1, -1, blueprint_id=16, expected_before=4
+    )
+
+    assert after is not None and after.quantity == 3
+    assert h.server.products[1]["quantity"] == 3
+
+
+async def test_a_retried_job_with_outcome_unknown_re_reads_before_sending() -> None:
+    h = harness([product(1, quantity=3)])  # the first attempt did apply -1
+
+    after = await h.gateway.for_token(TOKEN).increment_quantity(
+        1, -1, blueprint_id=16, expected_before=4, outcome_unknown=True
+    )
+
+    assert after is not None and after.quantity == 3
+    assert h.server.count(r"POST /products/1/increment") == 0
+
+
+async def test_a_retried_job_sends_the_increment_when_the_first_attempt_did_not_apply() -> None:
+    h = harness([product(1, quantity=4)])
+
+    after = await h.gateway.for_token(TOKEN).increment_quantity(
+        1, -1, blueprint_id=16, expected_before=4, outcome_unknown=True
+    )
+
+    assert after is not None and after.quantity == 3
+
+
+async def test_an_unknown_outcome_that_emptied_the_product_counts_as_done() -> None:
+    h = harness([])
+
+    after = await h.gateway.for_token(TOKEN).increment_quantity(
+        1, -2, blueprint_id=16, expected_before=2, outcome_unknown=True
+    )
+
+    assert after is None
+
+
+async def test_an_unknown_outcome_on_a_vanished_product_is_not_found() -> None:
+    h = harness([])
+
+    with pytest.raises(MarketplaceNotFound):
+        await h.gateway.for_token(TOKEN).increment_quantity(
+            1, -1, blueprint_id=16, expected_before=5, outcome_unknown=True
+        )
+
+
+async def test_an_unknown_outcome_without_an_expected_quantity_is_refused() -> None:
+    h = harness([product(1)])
+
+    with pytest.raises(MarketplaceError) as caught:
+        await h.gateway.for_token(TOKEN).increment_quantity(
+            1, -1, blueprint_id=16, expected_before=None, outcome_unknown=True
+        )
+    assert not caught.value.transient and h.server.count(r"POST /products/1/increment") == 0
+
+
+async def test_an_increment_that_keeps_failing_gives_up_without_applying_twice() -> None:
+    h = harness([product(1, quantity=4)])
+    h.server.faults += [Fault(r"POST /products/1/increment", "500") for _ in range(5)]
+
+    with pytest.raises(MarketplaceUnavailable):
+        await h.gateway.for_token(TOKEN).increment_quantity(
+            1, -1, blueprint_id=16, expected_before=4
+        )
+    assert h.server.products[1]["quantity"] == 4
+
+
+async def test_bulk_update_polls_the_job_and_reports_each_items_error() -> None:
+    h = harness([product(1)])
+
+    result = await h.gateway.for_token(TOKEN).bulk_update([(1, draft(3)), (99, draft(1))])
+
+    assert result.state == "completed" and result.stats == {"ok": 1, "warning": 0, "error": 1}
+    assert [(i.index, i.errors) for i in result.failed] == [(1, {"id": ["Product not found"]})]
+    assert h.clock.sleeps.count(1.0) >= 1  # waited between polls
+
+
+async def test_bulk_create_and_destroy_wrap_their_items_as_cardtrader_expects() -> None:
+    h = harness([product(1)])
+    market = h.gateway.for_token(TOKEN)
+
+    await market.bulk_create([draft(1)])
+    await market.bulk_destroy([1])
+
+    bodies = [json.loads(r.content) for r in h.server.requests if r.method == "POST"]
+    assert bodies[0]["products"][0]["blueprint_id"] == 16
+    assert bodies[1] == {"products": [{"id": 1}]}
