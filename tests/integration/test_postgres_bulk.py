@@ -159,7 +159,7 @@ async def test_a_product_listed_twice_in_a_chunk_is_stored_once_last_copy_winnin
 
     counts = await upsert(uow_factory, user_id, [first, replace(first, quantity=8)])
 
-    assert counts == UpsertCounts(created=1, updated=0, unchanged=1)
+    assert counts == UpsertCounts(created=1, updated=0, unchanged=0)
     async with uow_factory() as uow:
         item = await uow.items.get_by_external_id(user_id, first.external_stock_id)
     assert item is not None and item.quantity == 8

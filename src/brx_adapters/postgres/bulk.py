@@ -139,10 +139,11 @@ async def upsert_products(
     now: datetime,
     dry_run: bool = False,
 ) -> UpsertCounts:
-    """Import one chunk; duplicates of a key inside the chunk count as unchanged."""
+    """Import one chunk; a product listed twice in it counts (and is stored) once."""
     if not products:
         return UpsertCounts()
-    await copy_to_stage(conn, stage_records(products))
+    records = stage_records(products)
+    await copy_to_stage(conn, records)
     if dry_run:
         result = await conn.execute(_DRY_RUN, {"user_id": user_id})
     else:
@@ -150,7 +151,7 @@ async def upsert_products(
         result = await conn.execute(_UPSERT, params)
     created, updated = result.one()
     created, updated = int(created), int(updated)
-    return UpsertCounts(created, updated, len(products) - created - updated)
+    return UpsertCounts(created, updated, len(records) - created - updated)
 
 
 async def absent_item_ids(
