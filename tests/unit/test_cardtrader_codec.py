@@ -1,0 +1,168 @@
+"""CardTrader's shapes and quirks, decoded and encoded; its limits, backoff and breaker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from brx_adapters.cardtrader import CircuitBreaker, Limit, RetryPolicy
+from brx_adapters.cardtrader.codec import error_for, product_from, resource_of
+from brx_adapters.cardtrader.policy import JOBS, MARKETPLACE, OVERALL, parse_retry_after
+from brx_domain.errors import (
+    MarketplaceNotFound,
+    MarketplaceRateLimited,
+    MarketplaceUnavailable,
+    MarketplaceValidation,
+)
+from tests.unit.test_cardtrader_fakes import TOKEN, harness, product
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [(None, None), (0, False), (False, False), (True, True), (1, True)]
+)
+def test_graded_null_zero_and_false_are_told_apart(raw: object, expected: bool | None) -> None:
+    assert product_from(product(1, graded=raw)).graded is expected
+
+
+def test_the_export_shape_and_the_write_shape_give_the_same_product() -> None:
+    export = product(1, price_cents=30)
+    written = {
+        "id": 1,
+        "blueprint_id": 16,
+        "quantity": 4,
+        "price": {"cents": 30},
+        "properties": export["properties_hash"],
+        "description": None,
+        "user_data_field": "box 12",
+        "graded": None,
+    }
+
+    assert product_from(export) == product_from(written)
+
+
+def test_an_empty_description_is_no_description() -> None:
+    assert product_from(product(1, description="")).description is None
+
+
+@pytest.mark.parametrize("warnings", [{}, [], {"properties": {"mtg_foil": ["ignored"]}}])
+def test_a_write_answer_is_read_whatever_its_warnings_look_like(warnings: object) -> None:
+    body = {
+        "result": "ok",
+        "warnings": warnings,
+        "resource": {"id": 3, "blueprint_id": 16, "quantity": 1, "price": {"cents": 5}},
+    }
+
+    assert resource_of(httpx.Response(200, json=body)).price_cents == 5
+
+
+def test_the_bare_429_body_becomes_rate_limited_with_its_retry_after() -> None:
+    response = httpx.Response(
+        429, json={"error": "Too many requests: max 200 requests per 10 seconds"}
+    )
+
+    error = error_for(response, "/products/export", 4.0)
+
+    assert isinstance(error, MarketplaceRateLimited) and error.retry_after == 4.0
+    assert "max 200 requests" in error.message
+
+
+def test_an_html_error_page_still_maps_by_status() -> None:
+    page = httpx.Response(404, text="<!DOCTYPE html><html>Not Found</html>")
+
+    assert isinstance(error_for(page, "/products/{id}", None), MarketplaceNotFound)
+
+
+def test_a_bare_errors_list_is_kept_under_base() -> None:
+    response = httpx.Response(400, json={"errors": ["blueprint_id is missing"]})
+
+    error = error_for(response, "/products", None)
+
+    assert isinstance(error, MarketplaceValidation)
+    assert error.errors == {"base": ["blueprint_id is missing"]}
+
+
+def test_a_gateway_error_is_unavailable_and_transient() -> None:
+    error = error_for(httpx.Response(504, text="<html>504</html>"), "/info", None)
+
+    assert isinstance(error, MarketplaceUnavailable) and error.transient
+
+
+def test_retry_after_reads_seconds_dates_and_ignores_nonsense() -> None:
+    now = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("Mon, 01 Jan 2024 12:00:30 GMT", now=now) == 30.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+@pytest.mark.parametrize("limit", [OVERALL, JOBS, MARKETPLACE, Limit("x", 3, 2.0)])
+def test_a_bucket_never_admits_more_than_the_limit_in_any_window(limit: Limit) -> None:
+    burst, per_seconds = limit.bucket_shape()
+    refill_per_window = burst / per_seconds * limit.window
+
+    assert burst + refill_per_window <= max(limit.requests, burst + 1)
+    if limit.requests > 1:
+        assert burst + refill_per_window <= limit.requests
+
+
+def test_backoff_is_jittered_below_an_exponential_cap() -> None:
+    policy = RetryPolicy(base=0.5, cap=8)
+
+    assert policy.backoff(10, rng=lambda lo, hi: hi) == 8
+    assert policy.backoff(2, rng=lambda lo, hi: hi) == 2.0
+    assert policy.backoff(2, rng=lambda lo, hi: lo) == 0.0
+
+
+def test_a_half_open_breaker_lets_only_one_probe_through() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker(threshold=1, cooldown=10, clock=lambda: now[0])
+    breaker.record_failure()
+    now[0] = 11
+
+    first, second = breaker.allow(), breaker.allow()
+
+    assert (first, second) == (True, False)
+
+
+def test_a_failed_probe_opens_the_breaker_for_another_cool_down() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker(threshold=3, cooldown=10, clock=lambda: now[0])
+    for _ in range(3):
+        breaker.record_failure()
+    now[0] = 11
+    breaker.allow()
+
+    breaker.record_failure()
+
+    assert breaker.state == "open" and breaker.retry_in() == 10
+
+
+async def test_orders_are_read_into_domain_orders_with_their_lines() -> None:
+    order = {
+        "id": 733733,
+        "state": "paid",
+        "via_cardtrader_zero": False,
+        "order_items": [
+            {"product_id": 1, "blueprint_id": 16, "quantity": 2, "hub_pending_order_id": None}
+        ],
+    }
+    h = harness()
+    h.server.route = lambda request: (  # type: ignore[method-assign]
+        httpx.Response(200, json=[order])
+        if request.url.path.endswith("/orders")
+        else httpx.Response(200, json=order)
+    )
+    market = h.gateway.for_token(TOKEN)
+
+    listed = await market.orders(state="paid", from_="2024-01-01", limit=50)
+    single = await market.order(733733)
+
+    assert listed == [single] and single.lines[0].quantity == 2
+    assert h.server.requests[0].url.params["from"] == "2024-01-01"
+
+
+async def test_an_unknown_order_filter_is_a_programming_error() -> None:
+    with pytest.raises(ValueError):
+        await harness().gateway.for_token(TOKEN).orders(colour="blue")

@@ -1,0 +1,106 @@
+"""The export is streamed once and decoded one product at a time, whatever its quirks."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import httpx
+import pytest
+
+from brx_adapters.cardtrader import RetryPolicy
+from brx_adapters.cardtrader.codec import UnexpectedAnswer
+from brx_adapters.cardtrader.export import ArrayReader, StreamedExport
+from brx_domain.errors import MarketplaceUnavailable
+from tests.unit.test_cardtrader_fakes import TOKEN, Fault, harness, product
+
+
+def read_all(text: str, chunk: int = 7) -> list[object]:
+    return list(ArrayReader(io.BytesIO(text.encode()), chunk=chunk))
+
+
+def test_elements_split_across_tiny_chunks_and_multibyte_characters_decode_whole() -> None:
+    items = [{"name": "Æther Vial ✨", "n": 12345}, {"name": "Jace", "n": -1.5e3}, 7, "x"]
+
+    assert read_all(json.dumps(items), chunk=3) == items
+
+
+def test_an_empty_array_with_whitespace_has_no_elements() -> None:
+    assert read_all("  [ \n ]  ") == []
+
+
+def test_a_number_cut_by_a_chunk_boundary_is_not_read_short() -> None:
+    assert read_all("[1234567890, 5]", chunk=4) == [1234567890, 5]
+
+
+@pytest.mark.parametrize("body", ['[{"id": 1}, {"id"', "[1 2]", "<html></html>"])
+def test_a_truncated_or_malformed_body_is_an_error_not_a_short_stock(body: str) -> None:
+    with pytest.raises(UnexpectedAnswer):
+        read_all(body)
+
+
+async def test_export_products_yields_every_product_and_ends_with_the_exact_total() -> None:
+    h = harness([product(i, blueprint=16 + i % 2) for i in range(1, 1201)])
+
+    export = await h.gateway.for_token(TOKEN).export_products()
+    ids = [p.id async for p in export]
+
+    assert ids == list(range(1, 1201)) and export.expected_total == 1200
+
+
+async def test_the_total_is_an_estimate_while_reading() -> None:
+    body = json.dumps([product(i) for i in range(1, 2001)]).encode()
+    export = StreamedExport(io.BytesIO(body), len(body))
+    estimates = []
+
+    async for p in export:
+        if p.id % 500 == 1 and p.id > 1:
+            estimates.append(export.expected_total)
+
+    assert all(e is not None and 1800 <= e <= 2200 for e in estimates)
+    assert export.expected_total == 2000
+
+
+async def test_export_filtered_by_blueprint_asks_cardtrader_for_that_blueprint_only() -> None:
+    h = harness([product(1, blueprint=16), product(2, blueprint=17)])
+
+    export = await h.gateway.for_token(TOKEN).export_products(blueprint_id=17)
+
+    assert [p.id async for p in export] == [2]
+    assert h.server.requests[0].url.params["blueprint_id"] == "17"
+
+
+async def test_an_export_cut_mid_body_is_downloaded_again() -> None:
+    h = harness([product(1), product(2)])
+    original = h.server.route
+
+    def cut_once(request: httpx.Request) -> httpx.Response:
+        if h.server.count("GET /products/export") == 1:
+            return httpx.Response(200, stream=_Broken(b'[{"id": 1, '))
+        return original(request)
+
+    h.server.route = cut_once  # type: ignore[method-assign]
+
+    export = await h.gateway.for_token(TOKEN).export_products()
+
+    assert [p.id async for p in export] == [1, 2]
+    assert h.server.count("GET /products/export") == 2
+
+
+async def test_an_html_page_served_as_the_export_is_refused() -> None:
+    h = harness([product(1)], policy=RetryPolicy(max_attempts=1))
+    h.server.faults.append(Fault("GET /products/export", "html"))
+
+    with pytest.raises(MarketplaceUnavailable):
+        await h.gateway.for_token(TOKEN).export_products()
+
+
+class _Broken(httpx.AsyncByteStream):
+    """A body whose connection drops after the first bytes."""
+
+    def __init__(self, first: bytes) -> None:
+        self.first = first
+
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        yield self.first
+        raise httpx.ReadError("connection reset by peer")
