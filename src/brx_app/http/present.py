@@ -1,0 +1,69 @@
+"""Domain objects to the JSON the API documents (field names exactly as in the seed).
+
+Plain dicts rather than model instances: the inventory page is the hot path, and the response
+models in `schemas` check these shapes in the tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from brx_domain.inventory import InventoryItem, LedgerEntry
+from brx_domain.sync import SyncOperation, UserSyncSettings
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def item_json(item: InventoryItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "blueprint_id": item.blueprint_id,
+        "quantity": item.quantity,
+        "price_cents": item.price_cents,
+        "properties": dict(item.properties.values),
+        "external_stock_id": item.external_stock_id,
+        "description": item.description,
+        "user_data_field": item.user_data_field,
+        "graded": item.graded,
+        "updated_at": _time(item.updated_at),
+    }
+
+
+def status_json(settings: UserSyncSettings) -> dict[str, Any]:
+    return {
+        "user_id": str(settings.user_id),
+        "sync_status": settings.sync_status.value,
+        "last_sync_at": _time(settings.last_sync_at),
+        "last_error": settings.last_error,
+    }
+
+
+def progress_json(operation: SyncOperation) -> dict[str, Any]:
+    return {
+        "user_id": str(operation.user_id),
+        "operation_id": operation.operation_id,
+        "status": operation.status.value,
+        **operation.progress.to_dict(),
+    }
+
+
+def ledger_json(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "delta": entry.delta,
+        "reason": entry.reason.value,
+        "operation_id": entry.operation_id,
+        "at": entry.at.isoformat(),
+        "quantity_after": entry.quantity_after,
+    }
+
+
+def accepted_json(operation: SyncOperation, user_id: UUID, message: str) -> dict[str, Any]:
+    return {
+        "status": "accepted",
+        "task_id": operation.operation_id,
+        "user_id": str(user_id),
+        "message": message,
+    }

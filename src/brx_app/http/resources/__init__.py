@@ -1,0 +1,1 @@
+"""Thin Falcon resources: validate at the edge, call one use case, set `resp.media`."""

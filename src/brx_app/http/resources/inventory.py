@@ -1,0 +1,110 @@
+"""The user's inventory: list, edit, delete, purchase, and each item's stock history."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import falcon.asgi
+
+from brx_app.http.io import path_int, query, read_json
+from brx_app.http.present import item_json, ledger_json
+from brx_app.http.schemas import ItemUpdate, PageQuery, PurchaseRequest
+from brx_domain.inventory import ItemPatch, parse_purchase_quantity
+from brx_domain.usecases import Ports
+from brx_domain.usecases.inventory import (
+    delete_item,
+    item_history,
+    list_inventory,
+    purchase_item,
+    update_item,
+)
+
+
+class Inventory:
+    def __init__(self, ports: Ports) -> None:
+        self.ports = ports
+
+    async def on_get(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID
+    ) -> None:
+        page_query = query(req, PageQuery)
+        page = await list_inventory(self.ports, user_id, page_query.limit, page_query.offset)
+        resp.media = {
+            "user_id": str(user_id),
+            "items": [item_json(item) for item in page.items],
+            "total": page.total,
+        }
+
+
+class Item:
+    """PUT edits (then pushes to CardTrader through the queue); DELETE removes."""
+
+    def __init__(self, ports: Ports) -> None:
+        self.ports = ports
+
+    async def on_put(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: str
+    ) -> None:
+        number = path_int(item_id, "item_id")
+        body = await read_json(req, ItemUpdate)
+        patch = ItemPatch.parse(body.model_dump(exclude_unset=True))
+        change = await update_item(self.ports, user_id, number, patch)
+        resp.media = {
+            "item_id": number,
+            "status": "updated",
+            "task_id": change.task_id,
+            "cardtrader_sync_queued": change.queued,
+            "external_stock_id": change.item.external_stock_id,
+        }
+
+    async def on_delete(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: str
+    ) -> None:
+        number = path_int(item_id, "item_id")
+        change = await delete_item(self.ports, user_id, number)
+        resp.media = {
+            "item_id": number,
+            "status": "deleted",
+            "task_id": change.task_id,
+            "cardtrader_sync_queued": change.queued,
+        }
+
+
+class ItemHistory:
+    def __init__(self, ports: Ports) -> None:
+        self.ports = ports
+
+    async def on_get(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: str
+    ) -> None:
+        number = path_int(item_id, "item_id")
+        page = query(req, PageQuery)
+        entries = await item_history(self.ports, user_id, number, page.limit, page.offset)
+        resp.media = {
+            "user_id": str(user_id),
+            "item_id": number,
+            "entries": [ledger_json(entry) for entry in entries],
+        }
+
+
+class Purchase:
+    """Atomic local decrement; CardTrader's decrement follows through the queue."""
+
+    def __init__(self, ports: Ports) -> None:
+        self.ports = ports
+
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: str
+    ) -> None:
+        number = path_int(item_id, "item_id")
+        body = await read_json(req, PurchaseRequest)
+        quantity = parse_purchase_quantity(body.model_dump(exclude_none=True))
+        done = await purchase_item(self.ports, user_id, number, quantity)
+        resp.media = {
+            "item_id": number,
+            "status": "purchased",
+            "quantity_purchased": done.quantity,
+            "remaining_quantity": done.remaining,
+            "message": "Purchase successful",
+            "task_id": done.task_id,
+        }

@@ -1,0 +1,138 @@
+"""The Prometheus registry and every metric of the service, with small helpers to record them.
+
+Labels are bounded sets (route templates, endpoint names, outcomes): never a user id, item id or
+token, so cardinality stays fixed however many shops use the service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    gc_collector,
+    generate_latest,
+    platform_collector,
+    process_collector,
+)
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+process_collector.ProcessCollector(registry=REGISTRY)
+platform_collector.PlatformCollector(registry=REGISTRY)
+gc_collector.GCCollector(registry=REGISTRY)
+
+_LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+_SLOW = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180)
+
+HTTP_REQUESTS = Counter(
+    "brx_http_requests_total",
+    "HTTP requests answered",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+HTTP_LATENCY = Histogram(
+    "brx_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=_LATENCY,
+    registry=REGISTRY,
+)
+CARDTRADER_CALLS = Counter(
+    "brx_cardtrader_calls_total",
+    "Calls to the CardTrader API",
+    ["endpoint", "status"],
+    registry=REGISTRY,
+)
+CARDTRADER_LATENCY = Histogram(
+    "brx_cardtrader_call_duration_seconds",
+    "CardTrader call latency",
+    ["endpoint"],
+    buckets=_SLOW,
+    registry=REGISTRY,
+)
+RATE_LIMIT_WAITS = Counter(
+    "brx_rate_limit_waits_total",
+    "Times a caller had to wait for a rate-limit token",
+    ["limiter"],
+    registry=REGISTRY,
+)
+RATE_LIMIT_WAIT_SECONDS = Histogram(
+    "brx_rate_limit_wait_seconds",
+    "Time spent waiting for a rate-limit token",
+    ["limiter"],
+    buckets=_SLOW,
+    registry=REGISTRY,
+)
+INBOUND_RATE_LIMITED = Counter(
+    "brx_inbound_rate_limited_total", "API requests refused with 429", registry=REGISTRY
+)
+RATE_LIMITER_ERRORS = Counter(
+    "brx_rate_limiter_errors_total",
+    "Rate-limit checks that failed (limiter down) and were let through",
+    registry=REGISTRY,
+)
+SYNC_DURATION = Histogram(
+    "brx_sync_duration_seconds",
+    "Duration of sync jobs",
+    ["kind", "outcome"],
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600),
+    registry=REGISTRY,
+)
+SYNC_ITEMS = Counter(
+    "brx_sync_items_total",
+    "Products handled by sync jobs",
+    ["kind", "result"],
+    registry=REGISTRY,
+)
+WEBHOOKS = Counter(
+    "brx_webhooks_total", "Webhook deliveries by outcome", ["outcome"], registry=REGISTRY
+)
+QUEUE_DEPTH = Gauge(
+    "brx_queue_depth", "Jobs waiting per queue (sampled at scrape)", ["queue"], registry=REGISTRY
+)
+
+SYNC_COUNTERS = ("created", "updated", "unchanged", "skipped", "deleted", "failed")
+
+
+def observe_cardtrader_call(endpoint: str, status: int | None, seconds: float) -> None:
+    """The CardTrader client's observer: `status` None means no answer (network, timeout)."""
+    CARDTRADER_CALLS.labels(endpoint, str(status) if status is not None else "error").inc()
+    CARDTRADER_LATENCY.labels(endpoint).observe(seconds)
+
+
+def observe_rate_limit_wait(limiter: str, seconds: float) -> None:
+    RATE_LIMIT_WAITS.labels(limiter).inc()
+    RATE_LIMIT_WAIT_SECONDS.labels(limiter).observe(seconds)
+
+
+def observe_sync(kind: str, outcome: str, seconds: float, counts: Mapping[str, int]) -> None:
+    """One finished sync job: its duration and the products it created, updated, skipped..."""
+    SYNC_DURATION.labels(kind, outcome).observe(seconds)
+    for name in SYNC_COUNTERS:
+        if counts.get(name):
+            SYNC_ITEMS.labels(kind, name).inc(counts[name])
+
+
+def observe_webhook(outcome: str) -> None:
+    WEBHOOKS.labels(outcome).inc()
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    HTTP_REQUESTS.labels(method, route, str(status)).inc()
+    HTTP_LATENCY.labels(method, route).observe(seconds)
+
+
+def set_queue_depth(depths: Mapping[str, int]) -> None:
+    for queue, depth in depths.items():
+        QUEUE_DEPTH.labels(queue).set(depth)
+
+
+def exposition() -> bytes:
+    """The registry in Prometheus text format."""
+    return generate_latest(REGISTRY)
+
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
