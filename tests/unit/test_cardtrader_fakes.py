@@ -176,6 +176,7 @@ class FakeCardTrader:
             return httpx.Response(404, json={"error_code": "not_found", "errors": []})
         body = json.loads(request.content)
         self.products[int(pid)]["quantity"] = body["quantity"]
+        self.products[int(pid)]["price_cents"] = round(body["price"] * 100)
         return _resource(self.products[int(pid)], warnings=[])
 
     def _delete(self, request: httpx.Request, pid: str) -> httpx.Response:
