@@ -115,7 +115,7 @@ class SyncProgress:
             skipped=self.skipped + skipped,
             total_products=total,
             total_chunks=max(-(-total // chunk_size), self.processed_chunks + 1),
-            progress_percent=max(self.progress_percent, min(99, (100 * processed) // total)),
+            progress_percent=max(self.progress_percent, min(99, _percent(processed, total))),
         )
 
     def finished(self, *, deleted: int, chunk_size: int) -> SyncProgress:
@@ -134,6 +134,11 @@ class SyncProgress:
     def from_dict(cls, raw: Mapping[str, Any] | None) -> SyncProgress:
         raw = raw or {}
         return cls(**{name: int(raw.get(name) or 0) for name in cls.__dataclass_fields__})
+
+
+def _percent(done: int, total: int) -> int:
+    """An empty export (total 0) is 0% until finished, not a division by zero."""
+    return (100 * done) // total if total else 0
 
 
 @dataclass(frozen=True)
