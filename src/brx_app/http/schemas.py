@@ -85,7 +85,7 @@ class WebhookEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str
-    time: str | int
+    time: int | float = Field(description="Epoch seconds.")
     cause: str
     object_class: str
     object_id: int
