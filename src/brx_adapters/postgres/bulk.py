@@ -1,8 +1,9 @@
 """Set-based sync writes: COPY a chunk into a temporary table, then one statement that
-inserts new rows, rewrites only rows that really changed, and writes their ledger entries.
+inserts new rows, rewrites only rows that really changed (the ON CONFLICT ... WHERE ... IS
+DISTINCT FROM guard: unchanged rows keep their xmin), and writes their ledger entries.
 
-Unchanged rows are filtered out before the upsert, so they are neither rewritten nor locked
-(their xmin stays put). The ON CONFLICT guard remains for rows a concurrent writer inserts.
+The old quantity of an updated row is read in the same statement: every part of a statement
+sees the snapshot taken before it, so a plain read of the table returns the pre-update row.
 """
 
 from __future__ import annotations
@@ -52,41 +53,47 @@ def _tuple(alias: str) -> str:
     return "(" + ", ".join(f"{alias}.{c}" for c in SYNCED) + ")"
 
 
-_MATCH = (
-    "i.user_id = :user_id AND i.blueprint_id = s.blueprint_id "
-    "AND i.external_stock_id = s.external_stock_id"
+# LATERAL ... LIMIT 1 (never flattened) forces one index probe per staged row. A plain join
+# lets the planner hash the user's whole inventory for every chunk (quadratic over a sync)
+# whenever the statistics lag behind a first load.
+_EXISTING = (
+    "LEFT JOIN LATERAL (SELECT id, quantity, price_cents, properties, description, "
+    "user_data_field, graded FROM user_inventory_items "
+    "WHERE user_id = :user_id AND blueprint_id = s.blueprint_id "
+    "AND external_stock_id = s.external_stock_id LIMIT 1) i ON TRUE"
 )
 
 _UPSERT = text(
     f"""
-    WITH src AS MATERIALIZED (
-        SELECT s.*, i.id AS old_id, i.quantity AS old_quantity
-        FROM {STAGE} s LEFT JOIN user_inventory_items i ON {_MATCH}
-        WHERE i.id IS NULL OR {_tuple("i")} IS DISTINCT FROM {_tuple("s")}
-    ),
-    up AS (
+    WITH up AS (
         INSERT INTO user_inventory_items AS t (
             user_id, blueprint_id, external_stock_id, quantity, price_cents, properties,
             description, user_data_field, graded, created_at, updated_at)
         SELECT :user_id, blueprint_id, external_stock_id, quantity, price_cents, properties,
                description, user_data_field, graded, :now, :now
-        FROM src
+        FROM {STAGE}
         ON CONFLICT (user_id, blueprint_id, external_stock_id) DO UPDATE SET
             {", ".join(f"{c} = EXCLUDED.{c}" for c in SYNCED)}, updated_at = EXCLUDED.updated_at
         WHERE {_tuple("t")} IS DISTINCT FROM {_tuple("EXCLUDED")}
         RETURNING t.id, t.quantity, (t.xmax = 0) AS inserted
     ),
+    changes AS (
+        SELECT up.id, up.quantity, up.quantity - COALESCE(old.quantity, 0) AS delta, up.inserted
+        FROM up LEFT JOIN LATERAL (
+            SELECT o.quantity FROM user_inventory_items o
+            WHERE NOT up.inserted AND o.id = up.id
+            LIMIT 1  -- keeps the subquery unflattened: a primary-key probe per updated row,
+        ) old ON TRUE  -- never a scan of the whole table (the planner's choice otherwise)
+    ),
     ledger AS (
         INSERT INTO stock_ledger (
             user_id, item_id, delta, reason, operation_id, quantity_after, created_at)
-        SELECT :user_id, up.id, up.quantity - COALESCE(src.old_quantity, 0), 'sync',
-               :operation_id, up.quantity, :now
-        FROM up LEFT JOIN src ON src.old_id = up.id
-        WHERE up.quantity <> COALESCE(src.old_quantity, 0)
+        SELECT :user_id, id, delta, 'sync', :operation_id, quantity, :now
+        FROM changes WHERE delta <> 0
     )
     SELECT count(*) FILTER (WHERE inserted) AS created,
            count(*) FILTER (WHERE NOT inserted) AS updated
-    FROM up
+    FROM changes
     """  # noqa: S608 (composed from module constants only; values are bound parameters)
 )
 
@@ -95,7 +102,7 @@ _DRY_RUN = text(
     SELECT count(*) FILTER (WHERE i.id IS NULL) AS created,
            count(*) FILTER (WHERE i.id IS NOT NULL
                             AND {_tuple("i")} IS DISTINCT FROM {_tuple("s")}) AS updated
-    FROM {STAGE} s LEFT JOIN user_inventory_items i ON {_MATCH}
+    FROM {STAGE} s {_EXISTING}
     """  # noqa: S608 (module constants only)
 )
 

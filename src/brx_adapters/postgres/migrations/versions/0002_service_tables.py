@@ -33,7 +33,6 @@ UP = [
     """,
     "CREATE INDEX IF NOT EXISTS idx_stock_ledger_user_item "
     "ON stock_ledger(user_id, item_id, id DESC)",
-    "CREATE INDEX IF NOT EXISTS idx_stock_ledger_operation ON stock_ledger(operation_id)",
     """
     CREATE TABLE IF NOT EXISTS webhook_deliveries (
         user_id UUID NOT NULL,
