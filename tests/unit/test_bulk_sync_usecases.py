@@ -1,0 +1,134 @@
+"""Bulk sync and reconciliation through the use cases: status machine, progress, guard."""
+
+from __future__ import annotations
+
+import pytest
+
+from brx_domain.errors import MarketplaceUnauthorized, NotFound, SyncInProgress
+from brx_domain.sync import OperationStatus, RemoteProduct, SyncStatus
+from brx_domain.usecases.operations import task_state
+from brx_domain.usecases.sync import (
+    fail_bulk_sync,
+    get_status,
+    get_task,
+    latest_bulk_sync,
+    request_reconciliation,
+    start_bulk_sync,
+)
+from tests.unit.world import World
+
+
+@pytest.fixture
+async def world() -> World:
+    world = World()
+    await world.register()
+    for n in range(1, 21):
+        world.account.add_product(n % 3 + 1, n, 10 * n)
+    return world
+
+
+async def test_a_bulk_sync_imports_everything_and_leaves_the_user_active(world: World) -> None:
+    operation = await start_bulk_sync(world.ports, world.user_id)
+    assert (await get_status(world.ports, world.user_id)).sync_status is SyncStatus.INITIAL_SYNC
+
+    await world.run_jobs()
+
+    status = await get_status(world.ports, world.user_id)
+    progress = (await latest_bulk_sync(world.ports, world.user_id)).progress
+    assert (status.sync_status, status.last_error) == (SyncStatus.ACTIVE, None)
+    assert status.last_sync_at == world.clock.now()
+    assert (progress.total_products, progress.created, progress.progress_percent) == (20, 20, 100)
+    assert progress.processed_chunks == progress.total_chunks == 3  # chunks of 7
+    assert task_state(world.operation(operation.operation_id))[0] == "SUCCESS"
+
+
+async def test_a_second_start_while_one_is_queued_is_a_conflict(world: World) -> None:
+    await start_bulk_sync(world.ports, world.user_id)
+
+    with pytest.raises(SyncInProgress):
+        await start_bulk_sync(world.ports, world.user_id)
+    forced = await start_bulk_sync(world.ports, world.user_id, force=True)
+
+    assert forced.operation_id != ""
+    assert len(world.queue.enqueued) == 2
+
+
+async def test_starting_for_a_user_without_settings_is_not_found(world: World) -> None:
+    stranger = World(store=world.store)
+
+    with pytest.raises(NotFound):
+        await start_bulk_sync(stranger.ports, stranger.user_id)
+
+
+async def test_unknown_blueprints_are_skipped_and_counted_with_examples(world: World) -> None:
+    world.catalogue.known_ids = {1, 2}
+
+    await start_bulk_sync(world.ports, world.user_id)
+    await world.run_jobs()
+
+    operation = await latest_bulk_sync(world.ports, world.user_id)
+    skipped = [p.id for p in world.account.products.values() if p.blueprint_id == 3]
+    assert operation.progress.skipped == len(skipped)
+    assert operation.metadata["result"]["skipped_examples"] == skipped[:10]
+    assert len(world.items()) == 20 - len(skipped)
+
+
+async def test_a_refused_token_fails_the_sync_with_a_readable_error(world: World) -> None:
+    world.gateway.accounts.clear()
+
+    await start_bulk_sync(world.ports, world.user_id)
+    await world.run_jobs()
+
+    status = await get_status(world.ports, world.user_id)
+    assert status.sync_status is SyncStatus.ERROR
+    assert status.last_error is not None and "marketplace_unauthorized" in status.last_error
+
+
+async def test_a_sync_the_worker_gave_up_on_ends_failed_and_visible(world: World) -> None:
+    operation = await start_bulk_sync(world.ports, world.user_id)
+
+    await fail_bulk_sync(world.ports, operation.operation_id, MarketplaceUnauthorized("x"))
+
+    assert world.operation(operation.operation_id).status is OperationStatus.FAILED
+    assert (await get_status(world.ports, world.user_id)).sync_status is SyncStatus.ERROR
+
+
+async def test_the_deletion_guard_stops_a_reconciliation_that_would_empty_the_shop(
+    world: World,
+) -> None:
+    await world.seed(*world.account.products.values())
+    world.account.products.clear()  # CardTrader answers an empty export
+
+    operation = await request_reconciliation(world.ports, world.user_id)
+    await world.run_jobs()
+
+    assert world.operation(operation.operation_id).status is OperationStatus.FAILED
+    assert "deletion_guard" in world.operation(operation.operation_id).metadata["error"]
+    assert len(world.items()) == 20
+
+
+async def test_a_dry_run_reconciliation_counts_but_changes_nothing(world: World) -> None:
+    operation = await request_reconciliation(world.ports, world.user_id, dry_run=True)
+    await world.run_jobs()
+
+    assert world.result(operation.operation_id)["progress"]["created"] == 20
+    assert world.items() == []
+
+
+async def test_a_one_blueprint_reconciliation_touches_only_that_blueprint(world: World) -> None:
+    await world.seed(RemoteProduct(999, 2, 1, 1))  # gone from CardTrader, blueprint 2
+
+    await request_reconciliation(world.ports, world.user_id, blueprint_id=1)
+    await world.run_jobs()
+
+    assert {i.blueprint_id for i in world.items()} == {1, 2}
+    assert "999" in world.quantities()
+
+
+async def test_a_task_of_another_user_is_not_found(world: World) -> None:
+    operation = await start_bulk_sync(world.ports, world.user_id)
+    stranger = World(store=world.store)
+
+    with pytest.raises(NotFound):
+        await get_task(stranger.ports, stranger.user_id, operation.operation_id)
+    assert (await get_task(world.ports, world.user_id, operation.operation_id)) is not None
