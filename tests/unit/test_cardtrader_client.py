@@ -244,3 +244,21 @@ async def test_updating_a_product_that_is_gone_raises_not_found() -> None:
 
     with pytest.raises(MarketplaceNotFound):
         await h.gateway.for_token(TOKEN).update_product(5, draft())
+
+
+async def test_a_probe_that_never_got_a_rate_slot_does_not_wedge_the_circuit() -> None:
+    limiter = FakeLimiter()
+    h = harness(limiter=limiter, policy=RetryPolicy(max_attempts=1, rate_wait=1), threshold=1)
+    market = h.gateway.for_token(TOKEN)
+    h.server.faults.append(Fault("GET /info", "500"))
+    with pytest.raises(MarketplaceUnavailable):
+        await market.info()
+    h.clock.now += 31
+    limiter.deny = 1_000
+    with pytest.raises(MarketplaceRateLimited):
+        await market.info()
+
+    limiter.deny = 0
+    info = await market.info()
+
+    assert info.id == 1 and h.gateway.breaker(TOKEN).state == "closed"

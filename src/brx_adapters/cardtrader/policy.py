@@ -111,6 +111,10 @@ class CircuitBreaker:
     def record_success(self) -> None:
         self.failures, self.opened_at, self._probing = 0, None, False
 
+    def abandon(self) -> None:
+        """A probe that ended without an answer (cancelled): let the next caller probe."""
+        self._probing = False
+
     def record_failure(self) -> None:
         self.failures += 1
         if self._probing or self.failures >= self.threshold:

@@ -129,14 +129,17 @@ class Channel:
     async def _attempt(
         self, template: str, path: str, exchange: Exchange, parse: Callable[[httpx.Response], T]
     ) -> T:
+        if self.breaker.state == "open":
+            raise self._open()
+        await self._acquire(path)  # before claiming the half-open probe: this may wait or fail
         if not self.breaker.allow():
-            raise CircuitOpen(
-                f"CardTrader circuit open for this token; retry in {self.breaker.retry_in():.0f}s"
-            )
-        await self._acquire(path)
+            raise self._open()
         started = self._clock()
         try:
             response = await exchange()
+        except asyncio.CancelledError:
+            self.breaker.abandon()
+            raise
         except httpx.TransportError as exc:
             self._observe(template, None, started)
             self.breaker.record_failure()
@@ -146,6 +149,10 @@ class Channel:
             ) from exc
         self._observe(template, response.status_code, started)
         return self._judge(template, response, parse)
+
+    def _open(self) -> CircuitOpen:
+        wait = self.breaker.retry_in()
+        return CircuitOpen(f"CardTrader circuit open for this token; retry in {wait:.0f}s")
 
     def _judge(
         self, template: str, response: httpx.Response, parse: Callable[[httpx.Response], T]
