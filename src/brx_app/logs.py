@@ -17,7 +17,8 @@ from typing import Any
 request_id_var: ContextVar[str | None] = ContextVar("brx_request_id", default=None)
 
 _STANDARD = frozenset(
-    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
+    | {"message", "asctime", "request_id", "color_message"}
 )
 
 
