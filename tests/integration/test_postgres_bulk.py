@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
-from brx_adapters.postgres import PostgresUnitOfWorkFactory
+from brx_adapters.postgres import PostgresUnitOfWorkFactory, create_engine
 from brx_domain.inventory import Properties
 from brx_domain.sync import RemoteProduct, UpsertCounts
 
@@ -226,3 +226,24 @@ async def test_listing_pages_in_id_order_with_the_full_count(
     assert total == 25
     assert [i.id for i in first] == sorted(i.id for i in first)
     assert len(last) == 5 and last[0].id > first[-1].id
+
+
+async def test_a_rolled_back_chunk_leaves_nothing_behind_for_the_next_one(
+    postgres_url: str,
+) -> None:
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)  # one reused connection
+    uow_factory = PostgresUnitOfWorkFactory(engine)
+    user_id = uuid.uuid4()
+    try:
+        async with uow_factory() as uow:
+            await uow.items.upsert_products(user_id, products(6), operation_id="lost", now=NOW)
+            # no commit: rolled back
+
+        counts = await upsert(uow_factory, user_id, products(2, start=500))
+
+        async with uow_factory() as uow:
+            stored = await uow.items.count(user_id)
+    finally:
+        await engine.dispose()
+    assert counts == UpsertCounts(created=2, updated=0, unchanged=0)
+    assert stored == 2

@@ -9,6 +9,7 @@ sees the snapshot taken before it, so a plain read of the table returns the pre-
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,9 @@ _CREATE_STAGE = text(
     """
 )
 _CLEAR_STAGE = text(f"TRUNCATE {STAGE}")
+# ON COMMIT DELETE ROWS (and rollback) empty the stage between transactions; this per-connection
+# marker remembers which transaction last filled it, so only a reuse within one is truncated.
+_STAGE_OWNER = "brx_sync_stage_transaction"
 
 
 def _tuple(alias: str) -> str:
@@ -130,7 +134,12 @@ def stage_records(products: Sequence[RemoteProduct]) -> list[tuple[Any, ...]]:
 async def copy_to_stage(conn: AsyncConnection, records: list[tuple[Any, ...]]) -> None:
     """COPY through the driver connection of this very transaction (binary, one round trip)."""
     await conn.execute(_CREATE_STAGE)  # also starts the transaction before the raw COPY
-    await conn.execute(_CLEAR_STAGE)
+    transaction = conn.sync_connection.get_transaction() if conn.sync_connection else None
+    used_by = conn.info.get(_STAGE_OWNER)
+    if transaction is None or (used_by is not None and used_by() is transaction):
+        await conn.execute(_CLEAR_STAGE)  # a second chunk in one transaction: rows still there
+    if transaction is not None:
+        conn.info[_STAGE_OWNER] = weakref.ref(transaction)
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
