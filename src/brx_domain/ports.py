@@ -133,6 +133,10 @@ class SettingsRepository(Protocol):
         """
         ...
 
+    async def user_ids_with_status(self, status: SyncStatus) -> builtins.list[UUID]:
+        """Every user currently in `status` (for the periodic reconciliation), by user id."""
+        ...
+
 
 class OperationRepository(Protocol):
     async def add(self, operation: SyncOperation) -> None: ...

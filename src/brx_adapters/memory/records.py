@@ -60,6 +60,10 @@ class MemorySettingsRepository:
         )
         return True
 
+    async def user_ids_with_status(self, status: SyncStatus) -> list[UUID]:
+        settings: dict[UUID, UserSyncSettings] = self._j.read("settings")
+        return sorted(u for u, s in settings.items() if s.sync_status is status)
+
 
 class MemoryOperationRepository:
     def __init__(self, journal: Journal) -> None:

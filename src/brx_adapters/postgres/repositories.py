@@ -96,6 +96,14 @@ class PostgresSettingsRepository:
         )
         return result.first() is not None
 
+    async def user_ids_with_status(self, status: SyncStatus) -> list[UUID]:
+        result = await self._conn.execute(
+            select(settings.c.user_id)
+            .where(settings.c.sync_status == status.value)
+            .order_by(settings.c.user_id)
+        )
+        return [UUID(str(row[0])) for row in result]
+
 
 class PostgresOperationRepository:
     def __init__(self, conn: AsyncConnection) -> None:

@@ -1,0 +1,83 @@
+"""`TaskQueue` over arq (Redis): one sorted set per queue, the job id is the operation id.
+
+arq refuses a job id it already holds (queued, running or with a kept result), so sending the
+same operation twice, or re-sending it from the outbox, never runs it twice at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from redis.exceptions import RedisError
+
+from brx_domain.errors import DependencyUnavailable
+from brx_domain.usecases.common import QueueName
+
+_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+
+
+def queue_names(namespace: str = "") -> list[str]:
+    """The Redis keys of the queues (a namespace keeps test runs apart on a shared server)."""
+    return [namespace + name.value for name in QueueName]
+
+
+class ArqTaskQueue:
+    """Enqueues `job(operation_id=...)`: the job reads everything else from its operation row."""
+
+    def __init__(self, settings: RedisSettings, *, namespace: str = "") -> None:
+        self._settings, self.namespace = settings, namespace
+        self._pool: ArqRedis | None = None
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_url(cls, redis_url: str, *, namespace: str = "") -> ArqTaskQueue:
+        settings = RedisSettings.from_dsn(redis_url)
+        settings.conn_timeout = 2
+        settings.conn_retries = 1
+        return cls(settings, namespace=namespace)
+
+    async def enqueue(
+        self,
+        job: str,
+        *,
+        job_id: str,
+        queue: str,
+        args: Mapping[str, Any] | None = None,
+    ) -> bool:
+        try:
+            pool = await self._pool_or_create()
+            queued = await pool.enqueue_job(
+                job, _job_id=job_id, _queue_name=self.namespace + queue, operation_id=job_id
+            )
+        except _ERRORS as exc:
+            raise DependencyUnavailable(
+                f"the job queue is unavailable ({type(exc).__name__})"
+            ) from None
+        return queued is not None
+
+    async def depth(self) -> dict[str, int]:
+        """Jobs waiting (or deferred for a retry) per queue, by the queue's plain name."""
+        names: Sequence[str] = [name.value for name in QueueName]
+        try:
+            pool = await self._pool_or_create()
+            counts = await asyncio.gather(*(pool.zcard(self.namespace + n) for n in names))
+        except _ERRORS as exc:
+            raise DependencyUnavailable(
+                f"the job queue is unavailable ({type(exc).__name__})"
+            ) from None
+        return {name: int(count) for name, count in zip(names, counts, strict=True)}
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.aclose()  # type: ignore[attr-defined]  # redis>=5; stubs lag
+
+    async def _pool_or_create(self) -> ArqRedis:
+        if self._pool is None:
+            async with self._lock:
+                if self._pool is None:
+                    self._pool = await create_pool(self._settings)
+        return self._pool

@@ -1,0 +1,231 @@
+"""The arq worker: one arq `Worker` per queue in one process, so webhooks and pushes (high)
+never wait behind bulk syncs. Jobs are thin: they run `brx_app.jobs` with the ports from
+`ctx`, retry transient failures with capped exponential backoff, and give up on the last try
+(the operation then ends `failed` with its reason). Crons re-send lost jobs from the outbox,
+free jobs orphaned by a killed worker, and queue the periodic reconciliation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from arq.connections import RedisSettings
+from arq.cron import cron
+from arq.worker import Function, Retry, Worker, func
+
+from brx_adapters.queue.leases import lease, reap
+from brx_app.jobs import give_up_job, run_job
+from brx_domain.errors import DependencyUnavailable, DomainError
+from brx_domain.usecases.common import JobName, Ports, QueueName, requeue_pending
+from brx_domain.usecases.operations import is_transient
+from brx_domain.usecases.periodic import request_periodic_reconciliations
+
+log = logging.getLogger("brx.worker")
+
+PortsFactory = Callable[[], Awaitable[tuple[Ports, Callable[[], Awaitable[Any]]]]]
+
+
+@dataclass(frozen=True)
+class QueuePlan:
+    max_jobs: int  # concurrency: the priority of the queue within the process
+    max_tries: int
+
+
+PLANS = {
+    QueueName.HIGH: QueuePlan(max_jobs=20, max_tries=8),
+    QueueName.BULK: QueuePlan(max_jobs=2, max_tries=5),
+    QueueName.DEFAULT: QueuePlan(max_jobs=4, max_tries=5),
+}
+ALIASES = {"high": QueueName.HIGH, "bulk": QueueName.BULK, "default": QueueName.DEFAULT}
+LONG_JOBS = {JobName.BULK_SYNC, JobName.RECONCILE}
+LONG_TIMEOUT = 3 * 3600  # a 250k-product export under CardTrader's limits, with margin
+SHORT_TIMEOUT = 10 * 60  # one push or webhook, including the client's own retries
+BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0
+SHUTDOWN_GRACE = 25.0  # under Kubernetes' default 30 s terminationGracePeriodSeconds
+
+
+def parse_queues(text: str) -> list[QueueName]:
+    """`all` or a comma-separated list of high, bulk, default."""
+    if text.strip() in ("", "all"):
+        return list(QueueName)
+    try:
+        return [ALIASES[name.strip()] for name in text.split(",") if name.strip()]
+    except KeyError as exc:
+        raise ValueError(f"unknown queue {exc.args[0]!r}; use high, bulk, default") from None
+
+
+def retry_delay(exc: BaseException, job_try: int, max_tries: int) -> float | None:
+    """Seconds before the next try, or None to give up now: on the last try, and at once for
+    a failure no retry can fix (a non-transient domain error, an unknown job)."""
+    if job_try >= max_tries or isinstance(exc, LookupError):
+        return None
+    if isinstance(exc, DomainError) and not (
+        is_transient(exc) or isinstance(exc, DependencyUnavailable)
+    ):
+        return None
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (job_try - 1))
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        delay = min(BACKOFF_CAP, max(delay, float(retry_after)))
+    return delay * random.uniform(1.0, 1.2)  # noqa: S311 (jitter, not security)
+
+
+def job_function(name: JobName, *, max_tries: int, namespace: str = "") -> Function:
+    async def job(ctx: dict[str, Any], *, operation_id: str, **_: Any) -> str:
+        ports: Ports = ctx["ports"]
+        async with lease(ctx["redis"], ctx["job_id"], namespace=namespace):
+            try:
+                await run_job(ports, name, operation_id)
+            except Exception as exc:
+                delay = retry_delay(exc, int(ctx["job_try"]), max_tries)
+                if delay is None:
+                    log.warning("job %s %s gave up: %s", name, operation_id, type(exc).__name__)
+                    await give_up_job(ports, name, operation_id, exc)
+                    return "gave up"
+                log.info("job %s %s retries in %.1f s", name, operation_id, delay)
+                raise Retry(defer=delay) from exc
+        return "done"
+
+    timeout = LONG_TIMEOUT if name in LONG_JOBS else SHORT_TIMEOUT
+    return func(job, name=name.value, timeout=timeout, max_tries=max_tries, keep_result=300)
+
+
+class Lifecycle:
+    """Builds the ports once for every worker of the process, and frees orphaned jobs of each
+    queue as its worker starts and then once a minute."""
+
+    def __init__(self, make_ports: PortsFactory, *, namespace: str, periodic_minutes: int):
+        self.make_ports, self.namespace, self.periodic_minutes = (
+            make_ports,
+            namespace,
+            periodic_minutes,
+        )
+        self.ctx: dict[str, Any] = {}
+        self.close: Callable[[], Awaitable[Any]] | None = None
+        self.in_progress: dict[str, float] = {}  # queue key -> arq's in-progress lifetime
+        self._lock = asyncio.Lock()
+
+    async def startup(self, ctx: dict[str, Any]) -> None:
+        async with self._lock:
+            if "ports" not in ctx:
+                ctx["ports"], self.close = await self.make_ports()
+        await self.reap(ctx)
+
+    async def reap(self, ctx: dict[str, Any]) -> None:
+        for queue, seconds in self.in_progress.items():
+            freed = await reap(
+                ctx["redis"], queue, in_progress_seconds=seconds, namespace=self.namespace
+            )
+            if freed:
+                log.warning("freed %d job(s) of %s orphaned by a stopped worker", len(freed), queue)
+
+    async def maintenance(self, ctx: dict[str, Any]) -> int:
+        """Once a minute: re-send pending operations whose enqueue was lost; free orphans."""
+        await self.reap(ctx)
+        return await requeue_pending(ctx["ports"])
+
+    async def periodic(self, ctx: dict[str, Any]) -> int:
+        queued = await request_periodic_reconciliations(
+            ctx["ports"], every_minutes=self.periodic_minutes
+        )
+        return len(queued)
+
+
+def build_workers(
+    lifecycle: Lifecycle,
+    queues: Sequence[QueueName],
+    *,
+    redis_settings: RedisSettings,
+    burst: bool = False,
+    poll_delay: float = 0.5,
+) -> list[Worker]:
+    """One arq Worker per queue, sharing one ctx; the crons ride on the first of them."""
+    workers = []
+    for index, queue in enumerate(queues):
+        plan = PLANS[queue]
+        functions = [
+            job_function(n, max_tries=plan.max_tries, namespace=lifecycle.namespace)
+            for n in JobName
+        ]
+        crons = []
+        if index == 0 and not burst:
+            crons.append(cron(lifecycle.maintenance, name="brx_maintenance", run_at_startup=True))
+            if lifecycle.periodic_minutes > 0:
+                crons.append(cron(lifecycle.periodic, name="brx_periodic_sync"))
+        worker = Worker(
+            functions,
+            queue_name=lifecycle.namespace + queue.value,
+            cron_jobs=crons,
+            redis_settings=redis_settings,
+            burst=burst,
+            on_startup=lifecycle.startup,
+            handle_signals=False,
+            max_jobs=plan.max_jobs,
+            job_timeout=SHORT_TIMEOUT,
+            max_tries=plan.max_tries,
+            poll_delay=poll_delay,
+            ctx=lifecycle.ctx,
+            keep_result=300,
+        )
+        lifecycle.in_progress[worker.queue_name] = worker.in_progress_timeout_s
+        workers.append(worker)
+    return workers
+
+
+async def serve(
+    workers: Sequence[Worker],
+    lifecycle: Lifecycle,
+    *,
+    burst: bool = False,
+    grace: float = SHUTDOWN_GRACE,
+) -> None:
+    """Run the workers until SIGTERM/SIGINT (or, in burst mode, until the queues are empty),
+    then stop taking jobs, let running ones finish for `grace` seconds, and cancel the rest:
+    arq puts a cancelled job back in its queue and the next worker runs it again."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    mains = []
+    for worker in workers:
+        worker.main_task = asyncio.create_task(worker.main())
+        mains.append(worker.main_task)
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        while not stop.is_set() and any(not m.done() for m in mains):
+            running: set[asyncio.Task[Any]] = {m for m in mains if not m.done()}
+            await asyncio.wait(running | {stopper}, return_when=asyncio.FIRST_COMPLETED)
+            _raise_if_crashed(mains)
+    finally:
+        stopper.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await _shut_down(workers, lifecycle, grace)
+
+
+def _raise_if_crashed(mains: Sequence[asyncio.Task[None]]) -> None:
+    """A worker whose main loop died (Redis gone for good) takes the process down with it, so
+    the supervisor restarts it rather than leaving a half-serving worker."""
+    for task in mains:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise RuntimeError("an arq worker stopped unexpectedly") from task.exception()
+
+
+async def _shut_down(workers: Sequence[Worker], lifecycle: Lifecycle, grace: float) -> None:
+    for worker in workers:
+        worker.allow_pick_jobs = False
+    running = [t for w in workers for t in w.tasks.values() if not t.done()]
+    if running:
+        await asyncio.wait(running, timeout=grace)
+    for worker in workers:
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker.close()
+    if lifecycle.close is not None:
+        await lifecycle.close()
+        lifecycle.close = None

@@ -1,0 +1,31 @@
+"""The periodic reconciliation: every `active` user is reconciled from CardTrader once per
+interval, catching whatever a webhook missed. Run from a once-a-minute cron: it only queues
+the users whose last periodic run is older than the interval, so several workers, restarts or
+a slow queue never pile up runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from brx_domain.sync import OperationType, SyncStatus
+from brx_domain.usecases.common import Ports
+from brx_domain.usecases.sync import request_reconciliation
+
+
+async def request_periodic_reconciliations(ports: Ports, *, every_minutes: int) -> list[UUID]:
+    """Queue a reconciliation for each active user that is due; returns those users."""
+    if every_minutes <= 0:
+        return []
+    cutoff = ports.clock.now() - timedelta(minutes=every_minutes)
+    async with ports.uow() as uow:
+        user_ids = await uow.settings.user_ids_with_status(SyncStatus.ACTIVE)
+    queued = []
+    for user_id in user_ids:
+        async with ports.uow() as uow:
+            last = await uow.operations.latest(user_id, OperationType.PERIODIC_SYNC)
+        if last is not None and last.created_at is not None and last.created_at > cutoff:
+            continue
+        await request_reconciliation(ports, user_id, periodic=True)
+        queued.append(user_id)
+    return queued
