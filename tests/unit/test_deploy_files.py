@@ -1,0 +1,288 @@
+"""The deployment files agree with the code: env names are AppConfig's, commands are real
+`brx-sync` subcommands, probes hit the health routes, and every container runs as non-root."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from brx_app.cli import build_parser
+from brx_app.config import AppConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+ALIASES = {field.alias for field in AppConfig.model_fields.values()}
+SUBCOMMANDS = {"serve", "worker", "migrate", "sandbox", "demo", "token", "keys"}
+DATABASES = ("postgres", "redis", "mysql")
+
+
+def _compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _app_services() -> dict[str, dict[str, Any]]:
+    """The compose services that run our own image (the rest are off-the-shelf databases)."""
+    services = _compose()["services"]
+    return {name: s for name, s in services.items() if s.get("image") == "brx-sync:dev"}
+
+
+def _k8s_docs() -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
+    for path in sorted(K8S.glob("*.yaml")):
+        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+    return docs
+
+
+def _workloads() -> dict[str, dict[str, Any]]:
+    """Deployments and Jobs by name: the things that run the image."""
+    return {d["metadata"]["name"]: d for d in _k8s_docs() if d["kind"] in {"Deployment", "Job"}}
+
+
+def _container(name: str) -> dict[str, Any]:
+    containers = _workloads()[name]["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return dict(containers[0])
+
+
+def _dockerfile_final_stage() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of the last stage, continuation lines joined, comments dropped."""
+    text = (ROOT / "Dockerfile").read_text()
+    logical = re.sub(
+        r"\\\n",
+        " ",
+        "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")),
+    )
+    instructions = [line.strip().split(None, 1) for line in logical.splitlines() if line.strip()]
+    last_from = max(i for i, parts in enumerate(instructions) if parts[0].upper() == "FROM")
+    return [
+        (parts[0].upper(), parts[1] if len(parts) > 1 else "") for parts in instructions[last_from:]
+    ]
+
+
+def _probe(probe: dict[str, Any]) -> tuple[str, int, int]:
+    """(path, initial delay, period): what the seed fixes for a probe."""
+    return probe["httpGet"]["path"], probe["initialDelaySeconds"], probe["periodSeconds"]
+
+
+def _as_argv(command: str | list[str]) -> list[str]:
+    return shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+
+
+def _parses_as_brx_sync(argv: list[str]) -> str:
+    assert argv[0] == "brx-sync", argv
+    return str(build_parser().parse_args(argv[1:]).command)
+
+
+# --- docker compose ------------------------------------------------------------------------
+
+
+def test_every_compose_environment_name_is_an_appconfig_setting() -> None:
+    for name, service in _app_services().items():
+        unknown = set(service.get("environment", {})) - ALIASES
+        assert not unknown, f"{name}: {sorted(unknown)}"
+
+
+def test_compose_commands_are_real_brx_sync_subcommands() -> None:
+    expected = {"api": "serve", "worker": "worker", "migrate": "migrate", "sandbox": "sandbox"}
+    for name, subcommand in expected.items():
+        assert _parses_as_brx_sync(_as_argv(_app_services()[name]["command"])) == subcommand
+
+
+def test_compose_points_the_service_at_the_sandbox_and_the_sandbox_at_the_api_webhook() -> None:
+    app = _app_services()
+    sandbox = build_parser().parse_args(_as_argv(app["sandbox"]["command"])[1:])
+    env = app["api"]["environment"]
+    assert env["CARDTRADER_API_BASE_URL"] == f"http://sandbox:{sandbox.port}/api/v2"
+    assert env["ENVIRONMENT"] == "development"
+    assert env["DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert re.fullmatch(
+        r"http://api:8000/api/v1/sync/webhook/user/[0-9a-f-]{36}", sandbox.webhook_url
+    )
+
+
+def test_compose_secrets_come_from_the_env_file_never_from_the_compose_file() -> None:
+    env = _app_services()["api"]["environment"]
+    for secret in ("FERNET_KEY", "JWT_PUBLIC_KEY"):
+        assert re.fullmatch(rf"\$\{{{secret}:\?.+\}}", env[secret]), env[secret]
+
+
+def test_api_and_worker_start_after_migrations_and_healthy_dependencies() -> None:
+    services = _compose()["services"]
+    for name in ("api", "worker"):
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        for dependency in DATABASES:
+            assert depends[dependency]["condition"] == "service_healthy"
+            assert "test" in services[dependency]["healthcheck"]
+
+
+def test_services_without_http_do_not_inherit_the_image_http_healthcheck() -> None:
+    app = _app_services()
+    for name in ("worker", "migrate"):
+        assert app[name]["healthcheck"] == {"disable": True}
+    assert "8900" in " ".join(app["sandbox"]["healthcheck"]["test"])
+    assert "/health/ready" in " ".join(app["api"]["healthcheck"]["test"])
+
+
+def test_compose_catalogue_init_creates_the_four_tables_with_ids() -> None:
+    sql = (ROOT / "deploy" / "mysql-init" / "01-catalogue.sql").read_text()
+    created = dict(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\) ENGINE", sql, re.S))
+    assert set(created) == {"cards_prints", "pk_prints", "sealed_products", "op_prints"}
+    for table, body in created.items():
+        assert re.search(r"\bid\b", body) and "cardtrader_id" in body, table
+    tables = _app_services()["api"]["environment"]["CATALOGUE_TABLES"].split(",")
+    assert set(tables) <= set(created) and "op_prints" not in tables
+
+
+def test_compose_catalogue_mirrors_the_sandbox_blueprint_layout() -> None:
+    catalogue = pytest.importorskip("brx_app.sandbox.catalogue")
+    sql = (ROOT / "deploy" / "mysql-init" / "01-catalogue.sql").read_text()
+    step, first = catalogue.BLUEPRINT_STEP, catalogue.FIRST_BLUEPRINT_ID
+    assert f"{first} + {step} * seq" in sql
+    assert {kind.table for kind in catalogue.KINDS} == set(
+        re.findall(r"INSERT IGNORE INTO (\w+)", sql)
+    )
+
+
+def test_the_catalogue_account_script_is_sourced_not_executed() -> None:
+    script = ROOT / "deploy" / "mysql-init" / "02-readonly-user.sh"
+    assert not os.access(script, os.X_OK), "the entrypoint only sources non-executable scripts"
+    assert "GRANT SELECT ON" in script.read_text()
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
+def test_docker_compose_accepts_the_file() -> None:
+    env = {**os.environ, "FERNET_KEY": "placeholder", "JWT_PUBLIC_KEY": "placeholder"}
+    result = subprocess.run(
+        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# --- Dockerfile ----------------------------------------------------------------------------
+
+
+def test_dockerfile_runs_as_a_non_root_user() -> None:
+    users = [args for op, args in _dockerfile_final_stage() if op == "USER"]
+    assert users, "no USER in the final stage"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+
+
+def test_dockerfile_final_stage_has_no_compilers_and_installs_the_built_wheel() -> None:
+    stage = _dockerfile_final_stage()
+    runs = " ".join(args for op, args in stage if op == "RUN")
+    assert not re.search(r"\b(gcc|g\+\+|build-essential|clang)\b", runs)
+    assert "--no-index" in runs and "from=builder" in runs
+    assert stage[0][1].startswith("${PYTHON_IMAGE}")
+    assert "ARG PYTHON_IMAGE=python:3.11-slim" in (ROOT / "Dockerfile").read_text()
+
+
+def test_dockerfile_serves_the_api_by_default_and_checks_liveness() -> None:
+    stage = dict(_dockerfile_final_stage())
+    argv = yaml.safe_load(stage["CMD"])
+    assert argv == ["brx-sync", "serve", "--host", "0.0.0.0", "--port", "8000"]
+    assert _parses_as_brx_sync(argv) == "serve"
+    assert stage["EXPOSE"] == "8000"
+    assert "urllib" in stage["HEALTHCHECK"] and "/health/live" in stage["HEALTHCHECK"]
+
+
+def test_dockerignore_keeps_secrets_out_of_the_build_context() -> None:
+    text = (ROOT / ".dockerignore").read_text()
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    allowed = {line[1:] for line in lines if line.startswith("!")}
+    assert lines[0] == "*", "an allow-list: everything is excluded first"
+    assert allowed == {"pyproject.toml", "README.md", "src/"}
+    assert {"**/.env", "**/*.pem"} <= set(lines)
+
+
+# --- Kubernetes ----------------------------------------------------------------------------
+
+
+def test_api_probes_hit_the_health_routes_with_the_seed_timings() -> None:
+    api = _container("brx-sync-api")
+    assert _probe(api["livenessProbe"]) == ("/health/live", 30, 10)
+    assert _probe(api["readinessProbe"]) == ("/health/ready", 10, 5)
+    assert _workloads()["brx-sync-api"]["spec"]["replicas"] == 2
+
+
+def test_api_and_worker_have_the_seed_resources() -> None:
+    seed = {
+        "requests": {"memory": "1Gi", "cpu": "500m"},
+        "limits": {"memory": "2Gi", "cpu": "1000m"},
+    }
+    for name in ("brx-sync-api", "brx-sync-worker"):
+        assert _container(name)["resources"] == seed
+
+
+def test_worker_scales_out_and_gets_time_to_finish_its_jobs() -> None:
+    worker = _workloads()["brx-sync-worker"]
+    assert worker["spec"]["replicas"] == 3
+    assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 60
+    assert _parses_as_brx_sync(_container("brx-sync-worker")["command"]) == "worker"
+
+
+def test_every_k8s_command_is_a_real_brx_sync_subcommand() -> None:
+    commands = {name: _parses_as_brx_sync(_container(name)["command"]) for name in _workloads()}
+    assert commands == {
+        "brx-sync-api": "serve",
+        "brx-sync-worker": "worker",
+        "brx-sync-migrate": "migrate",
+    }
+
+
+def test_every_k8s_pod_runs_non_root_on_a_read_only_root_filesystem() -> None:
+    for name, workload in _workloads().items():
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["runAsUser"] != 0, name
+        container = _container(name)["securityContext"]
+        assert container["readOnlyRootFilesystem"] is True, name
+        assert container["allowPrivilegeEscalation"] is False, name
+
+
+def test_k8s_configmap_and_secret_use_only_appconfig_names() -> None:
+    by_kind = {d["kind"]: d for d in _k8s_docs() if d["kind"] in {"ConfigMap", "Secret"}}
+    assert set(by_kind["ConfigMap"]["data"]) <= ALIASES
+    assert set(by_kind["Secret"]["stringData"]) <= ALIASES
+    assert by_kind["ConfigMap"]["data"]["ENVIRONMENT"] == "production"
+
+
+def test_k8s_secret_template_holds_placeholders_only() -> None:
+    secret = next(d for d in _k8s_docs() if d["kind"] == "Secret")
+    for key, value in secret["stringData"].items():
+        assert "<" in value and ">" in value, f"{key} looks like a real value"
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert "secret.template.yaml" not in kustomization["resources"]
+
+
+def test_every_workload_reads_the_configmap_and_the_secret() -> None:
+    for name in _workloads():
+        sources = _container(name)["envFrom"]
+        refs = {next(iter(s)): next(iter(s.values()))["name"] for s in sources}
+        assert refs == {"configMapRef": "brx-sync-config", "secretRef": "brx-sync-secrets"}
+
+
+# --- operator docs -------------------------------------------------------------------------
+
+
+def test_running_docs_explain_every_setting_and_every_subcommand() -> None:
+    docs = (ROOT / "docs" / "running.md").read_text()
+    assert not sorted(a for a in ALIASES if f"`{a}`" not in docs)
+    assert not sorted(c for c in SUBCOMMANDS if f"brx-sync {c}" not in docs)
+
+
+def test_the_documented_subcommands_are_the_cli_subcommands() -> None:
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    assert set(subparsers.choices or ()) == SUBCOMMANDS
