@@ -22,16 +22,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run the arq worker (webhooks, pushes, syncs)")
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-    worker.add_argument("--queues", default="all",
-                        help="comma-separated: high,bulk,default (default: all)")
+    worker.add_argument(
+        "--queues", default="all", help="comma-separated: high,bulk,default (default: all)"
+    )
 
     sub.add_parser("migrate", help="apply the database migrations (idempotent)")
 
     sandbox = sub.add_parser("sandbox", help="run the CardTrader API simulator")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8900)
-    sandbox.add_argument("--token", action="append", default=None,
-                         help="accepted bearer token (repeatable; default: demo)")
+    sandbox.add_argument(
+        "--token",
+        action="append",
+        default=None,
+        help="accepted bearer token (repeatable; default: demo)",
+    )
     sandbox.add_argument("--products", type=int, default=1000)
     sandbox.add_argument("--seed", type=int, default=1)
     sandbox.add_argument("--webhook-url", default=None)
@@ -44,8 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--products", type=int, default=10_000)
     demo.add_argument("--sandbox-port", type=int, default=8900)
-    demo.add_argument("--exit-after-sync", action="store_true",
-                      help="run one sync through the API, print the result and exit")
+    demo.add_argument(
+        "--exit-after-sync",
+        action="store_true",
+        help="run one sync through the API, print the result and exit",
+    )
 
     token = sub.add_parser("token", help="mint a development access token")
     token.add_argument("user_id")

@@ -36,16 +36,18 @@ class AppConfig(BaseSettings):
     mysql_database: str = Field("cards_db", alias="MYSQL_DATABASE")
     mysql_pool_size: int = Field(5, ge=1, le=200, alias="MYSQL_POOL_SIZE")
     mysql_pool_max_overflow: int = Field(5, ge=0, le=200, alias="MYSQL_POOL_MAX_OVERFLOW")
-    catalogue_tables: str = Field("cards_prints,pk_prints,sealed_products",
-                                  alias="CATALOGUE_TABLES")
+    catalogue_tables: str = Field(
+        "cards_prints,pk_prints,sealed_products", alias="CATALOGUE_TABLES"
+    )
     catalogue_cache_seconds: int = Field(300, ge=0, alias="CATALOGUE_CACHE_SECONDS")
     fernet_key: str | None = Field(None, alias="FERNET_KEY")
     jwt_public_key: str | None = Field(None, alias="JWT_PUBLIC_KEY")
     jwt_issuer: str | None = Field(None, alias="JWT_ISSUER")
     jwt_audience: str | None = Field(None, alias="JWT_AUDIENCE")
     jwt_admin_claim: str = Field("role=admin", alias="JWT_ADMIN_CLAIM")
-    cardtrader_api_base_url: str = Field("https://api.cardtrader.com/api/v2",
-                                         alias="CARDTRADER_API_BASE_URL")
+    cardtrader_api_base_url: str = Field(
+        "https://api.cardtrader.com/api/v2", alias="CARDTRADER_API_BASE_URL"
+    )
     public_base_url: str = Field("http://localhost:8000", alias="PUBLIC_BASE_URL")
     allowed_origins: str = Field("", alias="ALLOWED_ORIGINS")
     rate_limit_requests: int = Field(200, ge=1, alias="RATE_LIMIT_REQUESTS")
@@ -96,10 +98,12 @@ def load_config(**overrides: object) -> AppConfig:
         name = str(first["loc"][0]) if first.get("loc") else "configuration"
         raise ConfigError(f"{name.upper()}: {first['msg']}") from None
     if config.is_production:
-        for name, value in (("DATABASE_URL", config.database_url),
-                            ("REDIS_URL", config.redis_url),
-                            ("FERNET_KEY", config.fernet_key),
-                            ("JWT_PUBLIC_KEY", config.jwt_public_key)):
+        for name, value in (
+            ("DATABASE_URL", config.database_url),
+            ("REDIS_URL", config.redis_url),
+            ("FERNET_KEY", config.fernet_key),
+            ("JWT_PUBLIC_KEY", config.jwt_public_key),
+        ):
             if not value:
                 raise ConfigError(f"{name}: is required when ENVIRONMENT=production")
     return config

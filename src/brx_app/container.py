@@ -54,27 +54,51 @@ class Container(containers.DeclarativeContainer):
 
     config = providers.Dependency(instance_of=AppConfig)
     runtime = providers.Singleton(Runtime)
-    uow = providers.Dependency()
-    queue = providers.Dependency()
-    clock = providers.Dependency()
-    ids = providers.Dependency()
-    cipher = providers.Dependency()
-    marketplace = providers.Dependency()
-    catalogue = providers.Dependency()
-    rate_limiter = providers.Dependency()
+    uow: providers.Dependency[Any] = providers.Dependency()
+    queue: providers.Dependency[Any] = providers.Dependency()
+    clock: providers.Dependency[Any] = providers.Dependency()
+    ids: providers.Dependency[Any] = providers.Dependency()
+    cipher: providers.Dependency[Any] = providers.Dependency()
+    marketplace: providers.Dependency[Any] = providers.Dependency()
+    catalogue: providers.Dependency[Any] = providers.Dependency()
+    rate_limiter: providers.Dependency[Any] = providers.Dependency()
     settings = providers.Callable(use_case_settings, config)
     ports = providers.Singleton(
-        Ports, uow=uow, queue=queue, clock=clock, ids=ids, cipher=cipher,
-        marketplace=marketplace, catalogue=catalogue, settings=settings,
+        Ports,
+        uow=uow,
+        queue=queue,
+        clock=clock,
+        ids=ids,
+        cipher=cipher,
+        marketplace=marketplace,
+        catalogue=catalogue,
+        settings=settings,
     )
 
 
-def _assemble(config: AppConfig, runtime: Runtime, *, uow: UnitOfWorkFactory, queue: TaskQueue,
-              clock: Clock, ids: IdSource, cipher: TokenCipher, marketplace: MarketplaceGateway,
-              catalogue: BlueprintCatalogue, rate_limiter: RateLimiter) -> Container:
+def _assemble(
+    config: AppConfig,
+    runtime: Runtime,
+    *,
+    uow: UnitOfWorkFactory,
+    queue: TaskQueue,
+    clock: Clock,
+    ids: IdSource,
+    cipher: TokenCipher,
+    marketplace: MarketplaceGateway,
+    catalogue: BlueprintCatalogue,
+    rate_limiter: RateLimiter,
+) -> Container:
     container = Container(
-        config=config, uow=uow, queue=queue, clock=clock, ids=ids, cipher=cipher,
-        marketplace=marketplace, catalogue=catalogue, rate_limiter=rate_limiter,
+        config=config,
+        uow=uow,
+        queue=queue,
+        clock=clock,
+        ids=ids,
+        cipher=cipher,
+        marketplace=marketplace,
+        catalogue=catalogue,
+        rate_limiter=rate_limiter,
     )
     container.runtime.override(providers.Object(runtime))
     return container
@@ -94,21 +118,29 @@ def _cipher(config: AppConfig) -> TokenCipher:
     return FernetCipher([Fernet.generate_key().decode()])  # development: this process only
 
 
-def _cardtrader(config: AppConfig, runtime: Runtime, limiter: RateLimiter,
-                observer: Callable[[str, int | None, float], None] | None) -> MarketplaceGateway:
+def _cardtrader(
+    config: AppConfig,
+    runtime: Runtime,
+    limiter: RateLimiter,
+    observer: Callable[[str, int | None, float], None] | None,
+) -> MarketplaceGateway:
     import httpx
 
     from brx_adapters.cardtrader import CardTraderGateway
 
-    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=180.0),
-                             limits=httpx.Limits(max_connections=50))
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(30.0, read=180.0), limits=httpx.Limits(max_connections=50)
+    )
     runtime.closers.append(http.aclose)
-    return CardTraderGateway(http, base_url=config.cardtrader_api_base_url, limiter=limiter,
-                             observer=observer)
+    return CardTraderGateway(
+        http, base_url=config.cardtrader_api_base_url, limiter=limiter, observer=observer
+    )
 
 
 def build_container(
-    config: AppConfig, *, observer: Callable[[str, int | None, float], None] | None = None,
+    config: AppConfig,
+    *,
+    observer: Callable[[str, int | None, float], None] | None = None,
 ) -> Container:
     """Production wiring: Postgres, Redis (queue + rate limits), MySQL catalogue, CardTrader."""
     import redis.asyncio as aioredis
@@ -124,8 +156,9 @@ def build_container(
     if not config.redis_url:
         raise ConfigError("REDIS_URL: is required")
     runtime = Runtime()
-    engine = postgres.create_engine(config.database_url, pool_size=config.db_pool_size,
-                                    max_overflow=config.db_max_overflow)
+    engine = postgres.create_engine(
+        config.database_url, pool_size=config.db_pool_size, max_overflow=config.db_max_overflow
+    )
     runtime.closers.append(engine.dispose)
     runtime.checks["postgresql"] = lambda: postgres.ping(engine)
     runtime.details["postgresql_pool"] = lambda: _as_awaitable(postgres.pool_status(engine))
@@ -138,10 +171,16 @@ def build_container(
     runtime.closers.append(queue.close)
     runtime.details["queue_depth"] = queue.depth
     return _assemble(
-        config, runtime, uow=postgres.PostgresUnitOfWorkFactory(engine), queue=queue,
-        clock=SystemClock(), ids=UuidIds(), cipher=_cipher(config),
+        config,
+        runtime,
+        uow=postgres.PostgresUnitOfWorkFactory(engine),
+        queue=queue,
+        clock=SystemClock(),
+        ids=UuidIds(),
+        cipher=_cipher(config),
         marketplace=_cardtrader(config, runtime, limiter, observer),
-        catalogue=_catalogue(config, runtime), rate_limiter=limiter,
+        catalogue=_catalogue(config, runtime),
+        rate_limiter=limiter,
     )
 
 
@@ -153,10 +192,15 @@ def _catalogue(config: AppConfig, runtime: Runtime) -> BlueprintCatalogue:
     from brx_adapters.mysql import MySqlCatalogue
 
     catalogue = MySqlCatalogue.from_config(
-        host=config.mysql_host, port=config.mysql_port, user=config.mysql_user,
-        password=config.mysql_password, database=config.mysql_database,
-        pool_size=config.mysql_pool_size, max_overflow=config.mysql_pool_max_overflow,
-        tables=config.catalogue_table_list, cache_seconds=config.catalogue_cache_seconds,
+        host=config.mysql_host,
+        port=config.mysql_port,
+        user=config.mysql_user,
+        password=config.mysql_password,
+        database=config.mysql_database,
+        pool_size=config.mysql_pool_size,
+        max_overflow=config.mysql_pool_max_overflow,
+        tables=config.catalogue_table_list,
+        cache_seconds=config.catalogue_cache_seconds,
     )
     runtime.closers.append(catalogue.close)
     runtime.checks["mysql"] = catalogue.ping
@@ -164,9 +208,13 @@ def _catalogue(config: AppConfig, runtime: Runtime) -> BlueprintCatalogue:
 
 
 def build_memory_container(
-    config: AppConfig, *, marketplace: MarketplaceGateway | None = None,
-    catalogue: BlueprintCatalogue | None = None, queue: TaskQueue | None = None,
-    clock: Clock | None = None, ids: IdSource | None = None,
+    config: AppConfig,
+    *,
+    marketplace: MarketplaceGateway | None = None,
+    catalogue: BlueprintCatalogue | None = None,
+    queue: TaskQueue | None = None,
+    clock: Clock | None = None,
+    ids: IdSource | None = None,
 ) -> Container:
     """The embedded default (demo, unit tests): every store in memory. Pass a marketplace to
     talk to the sandbox over HTTP, or get the in-memory fake CardTrader."""
@@ -182,10 +230,16 @@ def build_memory_container(
 
     clock = clock or SystemClock()
     return _assemble(
-        config, Runtime(), uow=MemoryUnitOfWorkFactory(MemoryStore()),
-        queue=queue or MemoryTaskQueue(), clock=clock, ids=ids or UuidIds(),
-        cipher=_cipher(config), marketplace=marketplace or MemoryMarketplaceGateway(),
-        catalogue=catalogue or MemoryCatalogue(None), rate_limiter=MemoryRateLimiter(clock),
+        config,
+        Runtime(),
+        uow=MemoryUnitOfWorkFactory(MemoryStore()),
+        queue=queue or MemoryTaskQueue(),
+        clock=clock,
+        ids=ids or UuidIds(),
+        cipher=_cipher(config),
+        marketplace=marketplace or MemoryMarketplaceGateway(),
+        catalogue=catalogue or MemoryCatalogue(None),
+        rate_limiter=MemoryRateLimiter(clock),
     )
 
 

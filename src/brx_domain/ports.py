@@ -186,12 +186,24 @@ class OrderStockRepository(Protocol):
 class UnitOfWork(Protocol):
     """An async context manager around one transaction; rolls back unless committed."""
 
-    items: InventoryRepository
-    ledger: LedgerRepository
-    settings: SettingsRepository
-    operations: OperationRepository
-    webhooks: WebhookRepository
-    orders: OrderStockRepository
+    # Read-only members (properties) so adapters may expose their concrete repositories.
+    @property
+    def items(self) -> InventoryRepository: ...
+
+    @property
+    def ledger(self) -> LedgerRepository: ...
+
+    @property
+    def settings(self) -> SettingsRepository: ...
+
+    @property
+    def operations(self) -> OperationRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+
+    @property
+    def orders(self) -> OrderStockRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -51,7 +50,7 @@ def hashed(secret: str, length: int = 16) -> str:
 class RedisRateLimiter:
     """`RateLimiter` port: `capacity` tokens refilled evenly over `per_seconds`, one per call."""
 
-    def __init__(self, redis: aioredis.Redis[Any], *, prefix: str = "brx:rl:") -> None:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str = "brx:rl:") -> None:
         self._redis = redis
         self._prefix = prefix
         self._script = redis.register_script(_BUCKET_SCRIPT)

@@ -12,12 +12,24 @@ import jwt
 
 
 def mint_access_token(
-    private_pem: bytes | str, user_id: str, *, minutes: int = 60, admin: bool = False,
-    issuer: str | None = None, audience: str | None = None, **extra: Any,
+    private_pem: bytes | str,
+    user_id: str,
+    *,
+    minutes: int = 60,
+    admin: bool = False,
+    issuer: str | None = None,
+    audience: str | None = None,
+    **extra: Any,
 ) -> str:
     now = int(time.time())
-    claims: dict[str, Any] = {"sub": user_id, "type": "access", "mfa_verified": True,
-                              "iat": now, "exp": now + 60 * minutes, "jti": str(uuid.uuid4())}
+    claims: dict[str, Any] = {
+        "sub": user_id,
+        "type": "access",
+        "mfa_verified": True,
+        "iat": now,
+        "exp": now + 60 * minutes,
+        "jti": str(uuid.uuid4()),
+    }
     if admin:
         claims["role"] = "admin"
     if issuer:
@@ -35,6 +47,14 @@ def run(args: argparse.Namespace) -> int:
         print("brx-sync token: user_id must be a UUID")
         return 2
     pem = Path(args.private_key).read_bytes()
-    print(mint_access_token(pem, args.user_id, minutes=args.minutes, admin=args.admin,
-                            issuer=args.issuer, audience=args.audience))
+    print(
+        mint_access_token(
+            pem,
+            args.user_id,
+            minutes=args.minutes,
+            admin=args.admin,
+            issuer=args.issuer,
+            audience=args.audience,
+        )
+    )
     return 0
