@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
 from brx_domain.errors import DomainError, NotFound, SyncInProgress
-from brx_domain.ports import Marketplace, ProductExport
+from brx_domain.ports import Marketplace
 from brx_domain.sync import (
     OperationStatus,
     OperationType,
-    RemoteProduct,
     SyncOperation,
-    SyncProgress,
     SyncStatus,
-    UpsertCounts,
     UserSyncSettings,
-    check_deletion_guard,
     sources_for,
 )
 from brx_domain.usecases.common import (
@@ -30,14 +26,8 @@ from brx_domain.usecases.common import (
     new_operation,
     settings_of,
 )
+from brx_domain.usecases.importer import Importer, ImportOptions, ensure_latest_bulk_sync
 from brx_domain.usecases.operations import finish, marketplace_for, run_operation
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    force: bool = False
-    dry_run: bool = False
-    blueprint_id: int | None = None
 
 
 async def start_bulk_sync(ports: Ports, user_id: UUID, *, force: bool = False) -> SyncOperation:
@@ -135,8 +125,13 @@ async def run_reconciliation(ports: Ports, operation_id: str) -> SyncOperation |
 
 
 async def _settle_user(ports: Ports, operation: SyncOperation) -> None:
+    """Only the user's latest bulk sync decides the user's status: a superseded one must not
+    put a user in `error` while its replacement runs."""
     now = ports.clock.now()
     async with ports.uow() as uow:
+        latest = await uow.operations.latest(operation.user_id, OperationType.BULK_SYNC)
+        if latest is not None and latest.operation_id != operation.operation_id:
+            return
         if operation.status is OperationStatus.COMPLETED:
             await uow.settings.compare_and_set_status(
                 operation.user_id,
@@ -160,94 +155,16 @@ async def _settle_user(ports: Ports, operation: SyncOperation) -> None:
 async def _import(
     ports: Ports, operation: SyncOperation, options: ImportOptions
 ) -> Mapping[str, Any]:
+    await ensure_latest_bulk_sync(ports, operation)
     market: Marketplace = await marketplace_for(ports, operation)
     export = await market.export_products(blueprint_id=options.blueprint_id)
-    importer = _Importer(ports, operation, options, export)
+    importer = Importer(ports, operation, options, export)
     progress = await importer.run()
     return {
         "progress": progress.to_dict(),
         "skipped_examples": importer.skipped_examples,
         "dry_run": options.dry_run,
     }
-
-
-class _Importer:
-    """Streams the export in chunks: catalogue filter, set-based upsert, progress per chunk,
-    then the guarded removal of what CardTrader no longer lists."""
-
-    def __init__(
-        self, ports: Ports, operation: SyncOperation, options: ImportOptions, export: ProductExport
-    ) -> None:
-        self.ports, self.operation, self.options, self.export = ports, operation, options, export
-        self.progress = SyncProgress()
-        self.seen: set[str] = set()
-        self.skipped_examples: list[int] = []
-
-    async def run(self) -> SyncProgress:
-        size = self.ports.settings.chunk_size
-        chunk: list[RemoteProduct] = []
-        async for product in self.export:
-            chunk.append(product)
-            if len(chunk) >= size:
-                await self._chunk(chunk)
-                chunk = []
-        if chunk or self.progress.processed_chunks == 0:
-            await self._chunk(chunk)
-        deleted = await self._remove_vanished()
-        self.progress = self.progress.finished(deleted=deleted, chunk_size=size)
-        await self._save_progress()
-        return self.progress
-
-    async def _chunk(self, chunk: list[RemoteProduct]) -> None:
-        known = await self.ports.catalogue.known({p.blueprint_id for p in chunk})
-        kept = [p for p in chunk if p.blueprint_id in known]
-        skipped = len(chunk) - len(kept)
-        room = self.ports.settings.skipped_examples - len(self.skipped_examples)
-        self.skipped_examples += [p.id for p in chunk if p.blueprint_id not in known][
-            : max(room, 0)
-        ]
-        self.seen.update(p.external_stock_id for p in kept)
-        counts = await self._upsert(kept) if kept else UpsertCounts()
-        self.progress = self.progress.plus(
-            counts,
-            skipped=skipped,
-            expected_total=self.export.expected_total,
-            chunk_size=self.ports.settings.chunk_size,
-        )
-        await self._save_progress()
-
-    async def _upsert(self, kept: list[RemoteProduct]) -> UpsertCounts:
-        async with self.ports.uow() as uow:
-            counts = await uow.items.upsert_products(
-                self.operation.user_id,
-                kept,
-                operation_id=self.operation.operation_id,
-                now=self.ports.clock.now(),
-                dry_run=self.options.dry_run,
-            )
-            await uow.commit()
-        return counts
-
-    async def _remove_vanished(self) -> int:
-        user_id = self.operation.user_id
-        async with self.ports.uow() as uow:
-            absent = await uow.items.absent_item_ids(
-                user_id, self.seen, blueprint_id=self.options.blueprint_id
-            )
-            total = await uow.items.count(user_id)
-            check_deletion_guard(
-                len(absent), total, self.ports.settings.max_delete_share, force=self.options.force
-            )
-            if absent and not self.options.dry_run:
-                await uow.items.remove_many(user_id, absent)
-                await uow.commit()
-        return len(absent)
-
-    async def _save_progress(self) -> None:
-        async with self.ports.uow() as uow:
-            current = await uow.operations.get(self.operation.operation_id) or self.operation
-            await uow.operations.save(current.with_progress(self.progress))
-            await uow.commit()
 
 
 # --- queries -------------------------------------------------------------------------------------

@@ -1,0 +1,130 @@
+"""The one import path of bulk syncs and reconciliations: stream the export in chunks,
+filter each through the catalogue, upsert it set-based, write progress, then remove what
+CardTrader no longer lists (behind the deletion guard).
+
+Reading the export (CPU in this process) and writing a chunk (the database's work) overlap:
+one chunk is written while the next is parsed, so on a small machine both cores work. At most
+two chunks are held at once, whatever the export's size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from brx_domain.errors import SyncInProgress
+from brx_domain.ports import ProductExport
+from brx_domain.sync import (
+    OperationType,
+    RemoteProduct,
+    SyncOperation,
+    SyncProgress,
+    UpsertCounts,
+    check_deletion_guard,
+)
+from brx_domain.usecases.common import Ports
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    force: bool = False
+    dry_run: bool = False
+    blueprint_id: int | None = None
+
+
+async def ensure_latest_bulk_sync(ports: Ports, operation: SyncOperation) -> None:
+    """A forced restart supersedes a running bulk sync: the older one stops at its next
+    chunk, so one user never has two bulk syncs writing at once."""
+    if operation.operation_type is not OperationType.BULK_SYNC:
+        return
+    async with ports.uow() as uow:
+        latest = await uow.operations.latest(operation.user_id, OperationType.BULK_SYNC)
+    if latest is not None and latest.operation_id != operation.operation_id:
+        raise SyncInProgress(f"bulk sync {operation.operation_id} was replaced by a newer one")
+
+
+class Importer:
+    def __init__(
+        self, ports: Ports, operation: SyncOperation, options: ImportOptions, export: ProductExport
+    ) -> None:
+        self.ports, self.operation, self.options, self.export = ports, operation, options, export
+        self.progress = SyncProgress()
+        self.seen: set[str] = set()
+        self.skipped_examples: list[int] = []
+
+    async def run(self) -> SyncProgress:
+        size = self.ports.settings.chunk_size
+        writing: asyncio.Task[None] | None = None
+        chunk: list[RemoteProduct] = []
+        try:
+            async for product in self.export:
+                chunk.append(product)
+                if len(chunk) >= size:
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.create_task(self._chunk(chunk))
+                    chunk = []
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                await asyncio.gather(writing, return_exceptions=True)
+        if chunk or self.progress.processed_chunks == 0:
+            await self._chunk(chunk)
+        deleted = await self._remove_vanished()
+        self.progress = self.progress.finished(deleted=deleted, chunk_size=size)
+        await self._save_progress()
+        return self.progress
+
+    async def _chunk(self, chunk: list[RemoteProduct]) -> None:
+        known = await self.ports.catalogue.known({p.blueprint_id for p in chunk})
+        kept = [p for p in chunk if p.blueprint_id in known]
+        skipped = len(chunk) - len(kept)
+        room = self.ports.settings.skipped_examples - len(self.skipped_examples)
+        if skipped and room > 0:
+            self.skipped_examples += [p.id for p in chunk if p.blueprint_id not in known][:room]
+        # a skipped product still exists on CardTrader: its local copy, if any, is kept
+        self.seen.update(p.external_stock_id for p in chunk)
+        counts = await self._upsert(kept) if kept else UpsertCounts()
+        self.progress = self.progress.plus(
+            counts,
+            skipped=skipped,
+            expected_total=self.export.expected_total,
+            chunk_size=self.ports.settings.chunk_size,
+        )
+        await self._save_progress()
+
+    async def _upsert(self, kept: list[RemoteProduct]) -> UpsertCounts:
+        async with self.ports.uow() as uow:
+            counts = await uow.items.upsert_products(
+                self.operation.user_id,
+                kept,
+                operation_id=self.operation.operation_id,
+                now=self.ports.clock.now(),
+                dry_run=self.options.dry_run,
+            )
+            await uow.commit()
+        return counts
+
+    async def _remove_vanished(self) -> int:
+        user_id = self.operation.user_id
+        async with self.ports.uow() as uow:
+            absent = await uow.items.absent_item_ids(
+                user_id, self.seen, blueprint_id=self.options.blueprint_id
+            )
+            total = await uow.items.count(user_id)
+            check_deletion_guard(
+                len(absent), total, self.ports.settings.max_delete_share, force=self.options.force
+            )
+            if absent and not self.options.dry_run:
+                await uow.items.remove_many(user_id, absent)
+                await uow.commit()
+        return len(absent)
+
+    async def _save_progress(self) -> None:
+        await ensure_latest_bulk_sync(self.ports, self.operation)
+        async with self.ports.uow() as uow:
+            current = await uow.operations.get(self.operation.operation_id) or self.operation
+            await uow.operations.save(current.with_progress(self.progress))
+            await uow.commit()
