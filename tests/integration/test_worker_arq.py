@@ -1,0 +1,182 @@
+"""The arq worker on real Redis and Postgres (CardTrader played by the in-memory fake): jobs
+queued through Redis run, duplicates collapse, transient failures retry, and jobs orphaned by
+a killed worker are freed and run again."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from arq.connections import RedisSettings
+from arq.constants import in_progress_key_prefix
+from cryptography.fernet import Fernet
+
+from brx_adapters.crypto import FernetCipher
+from brx_adapters.memory import MemoryCatalogue, MemoryMarketplaceGateway
+from brx_adapters.postgres import PostgresUnitOfWorkFactory
+from brx_adapters.queue import ArqTaskQueue
+from brx_adapters.queue.leases import reap
+from brx_adapters.system import SystemClock, UuidIds
+from brx_app.worker import Lifecycle, build_workers, serve
+from brx_domain.errors import MarketplaceUnavailable
+from brx_domain.inventory import ItemPatch
+from brx_domain.sync import OperationStatus, SyncStatus
+from brx_domain.usecases.common import Ports, QueueName, Settings
+from brx_domain.usecases.inventory import update_item
+from brx_domain.usecases.sync import start_bulk_sync
+from brx_domain.usecases.users import register_user
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "arq-token"
+
+
+@pytest.fixture
+async def queue(redis_url: str, redis_prefix: str) -> AsyncIterator[ArqTaskQueue]:
+    queue = ArqTaskQueue.from_url(redis_url, namespace=redis_prefix)
+    yield queue
+    await queue.close()
+
+
+@pytest.fixture
+def gateway() -> MemoryMarketplaceGateway:
+    gateway = MemoryMarketplaceGateway()
+    account = gateway.add_account(TOKEN)
+    for number in range(120):
+        account.add_product(16 + number % 9, 1 + number % 5, 100 + number)
+    return gateway
+
+
+@pytest.fixture
+def ports(
+    uow_factory: PostgresUnitOfWorkFactory, queue: ArqTaskQueue, gateway: MemoryMarketplaceGateway
+) -> Ports:
+    return Ports(
+        uow=uow_factory,
+        queue=queue,
+        clock=SystemClock(),
+        ids=UuidIds(),
+        cipher=FernetCipher([Fernet.generate_key().decode()]),
+        marketplace=gateway,
+        catalogue=MemoryCatalogue(None),
+        settings=Settings(chunk_size=50),
+    )
+
+
+RunWorkers = Callable[..., Awaitable[Lifecycle]]
+
+
+@pytest.fixture
+def run_workers(ports: Ports, redis_url: str, redis_prefix: str) -> RunWorkers:
+    """Run burst workers for every queue until the queues are empty."""
+
+    async def run(**options: Any) -> Lifecycle:
+        async def make() -> tuple[Ports, Callable[[], Awaitable[None]]]:
+            async def close() -> None:
+                return None
+
+            return ports, close
+
+        lifecycle = Lifecycle(make, namespace=redis_prefix, periodic_minutes=0)
+        workers = build_workers(
+            lifecycle,
+            list(QueueName),
+            redis_settings=RedisSettings.from_dsn(redis_url),
+            burst=True,
+            poll_delay=0.05,
+            **options,
+        )
+        await asyncio.wait_for(serve(workers, lifecycle, burst=True, grace=5), 60)
+        return lifecycle
+
+    return run
+
+
+async def _user(ports: Ports) -> uuid.UUID:
+    user_id = uuid.uuid4()
+    await register_user(ports, user_id, TOKEN)
+    return user_id
+
+
+async def _operation_status(ports: Ports, operation_id: str) -> OperationStatus:
+    async with ports.uow() as uow:
+        operation = await uow.operations.get(operation_id)
+    assert operation is not None
+    return operation.status
+
+
+async def test_a_bulk_sync_queued_through_redis_is_run_by_the_worker(
+    ports: Ports, queue: ArqTaskQueue, run_workers: RunWorkers
+) -> None:
+    user_id = await _user(ports)
+    operation = await start_bulk_sync(ports, user_id)
+    depth_before = await queue.depth()
+
+    await run_workers()
+
+    async with ports.uow() as uow:
+        settings = await uow.settings.get(user_id)
+        count = await uow.items.count(user_id)
+    assert depth_before == {"brx:high": 0, "brx:bulk": 1, "brx:default": 0}
+    assert await queue.depth() == {"brx:high": 0, "brx:bulk": 0, "brx:default": 0}
+    assert await _operation_status(ports, operation.operation_id) is OperationStatus.COMPLETED
+    assert settings is not None and settings.sync_status is SyncStatus.ACTIVE
+    assert count == 120
+
+
+async def test_sending_one_operation_twice_queues_it_once(queue: ArqTaskQueue) -> None:
+    first = await queue.enqueue("push_update", job_id="op-twice", queue=QueueName.HIGH.value)
+    second = await queue.enqueue("push_update", job_id="op-twice", queue=QueueName.HIGH.value)
+
+    assert (first, second) == (True, False)
+    assert (await queue.depth())["brx:high"] == 1
+
+
+async def test_a_push_that_fails_transiently_is_retried_by_arq_and_completes(
+    ports: Ports, gateway: MemoryMarketplaceGateway, run_workers: RunWorkers
+) -> None:
+    user_id = await _user(ports)
+    await start_bulk_sync(ports, user_id)
+    await run_workers()
+    async with ports.uow() as uow:
+        (item,), _ = await uow.items.list(user_id, 1, 0)
+    gateway.for_token(TOKEN).fail_next(MarketplaceUnavailable("503"))
+
+    change = await update_item(ports, user_id, item.id, ItemPatch(quantity=42))
+    await run_workers()
+
+    assert change.task_id is not None
+    assert await _operation_status(ports, change.task_id) is OperationStatus.COMPLETED
+    remote = gateway.for_token(TOKEN).products[int(str(item.external_stock_id))]
+    assert remote.quantity == 42
+
+
+async def test_a_job_orphaned_by_a_killed_worker_is_freed_and_run_again(
+    ports: Ports,
+    queue: ArqTaskQueue,
+    redis_client: aioredis.Redis[Any],
+    redis_prefix: str,
+    run_workers: RunWorkers,
+) -> None:
+    user_id = await _user(ports)
+    operation = await start_bulk_sync(ports, user_id)
+    # what a SIGKILLed worker leaves: the job still queued, marked in progress, with no lease
+    in_progress = in_progress_key_prefix + operation.operation_id
+    await redis_client.set(in_progress, b"1", px=3_600_000)
+    still_held = await reap(
+        redis_client,
+        redis_prefix + QueueName.BULK.value,
+        in_progress_seconds=3610,
+        namespace=redis_prefix,
+    )
+    await redis_client.pexpire(in_progress, 3_000_000)  # marked ten minutes ago
+
+    await run_workers()
+
+    assert still_held == []  # within the grace period a mark is never taken away
+    assert await _operation_status(ports, operation.operation_id) is OperationStatus.COMPLETED
+    assert await redis_client.exists(in_progress) == 0
