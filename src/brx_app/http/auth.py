@@ -7,7 +7,9 @@ reason goes to the log at debug level only.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,7 @@ from brx_domain.errors import Unauthenticated
 
 log = logging.getLogger("brx.http.auth")
 
+CACHE_SIZE = 4096
 ALGORITHMS = ["RS256"]  # never HS*, never none: the key is public, so HS256 would be forgeable
 DENIED = "missing or invalid access token"
 
@@ -64,6 +67,7 @@ class TokenVerifier:
     ) -> None:
         self.key, self.issuer, self.audience = public_key, issuer, audience
         self.admin_name, self.admin_value = admin_rule(admin_claim)
+        self._verified: OrderedDict[str, Principal] = OrderedDict()
 
     @classmethod
     def from_config(cls, config: AppConfig) -> TokenVerifier:
@@ -81,8 +85,24 @@ class TokenVerifier:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated(DENIED)
-        claims = self._decode(token.strip(), key)
-        return Principal(self._subject(claims), self._is_admin(claims), claims)
+        return self._cached(token.strip(), key)
+
+    def _cached(self, token: str, key: RSAPublicKey) -> Principal:
+        """A token already verified is the same bytes with the same signature: only its expiry
+        needs checking again. Saves the RSA verification on every request of a session."""
+        found = self._verified.get(token)
+        if found is not None:
+            if found.claims["exp"] <= time.time():
+                del self._verified[token]
+                raise Unauthenticated(DENIED)
+            self._verified.move_to_end(token)
+            return found
+        claims = self._decode(token, key)
+        principal = Principal(self._subject(claims), self._is_admin(claims), claims)
+        self._verified[token] = principal
+        if len(self._verified) > CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
 
     def _decode(self, token: str, key: RSAPublicKey) -> dict[str, Any]:
         try:

@@ -216,3 +216,19 @@ async def test_without_a_public_key_development_answers_503_on_protected_routes(
         protected = await conductor.simulate_get(f"/api/v1/sync/status/{uuid.uuid4()}")
         live = await conductor.simulate_get("/health/live")
     assert (protected.status_code, live.status_code) == (503, 200)
+
+
+def test_a_verified_token_is_refused_once_it_expires(
+    rsa_keys: tuple[bytes, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from brx_app.http import auth
+    from brx_domain.errors import Unauthenticated
+
+    verifier = auth.TokenVerifier(auth.load_public_key(rsa_keys[1].decode()))
+    token = mint_access_token(rsa_keys[0], str(uuid.uuid4()), minutes=1)
+    first = verifier.verify(f"Bearer {token}")
+    later = time.time() + 120
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    with pytest.raises(Unauthenticated):
+        verifier.verify(f"Bearer {token}")
+    assert first.admin is False
