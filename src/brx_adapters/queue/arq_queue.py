@@ -73,7 +73,7 @@ class ArqTaskQueue:
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            await pool.aclose()  # type: ignore[attr-defined]  # redis>=5; stubs lag
+            await pool.aclose()
 
     async def _pool_or_create(self) -> ArqRedis:
         if self._pool is None:
