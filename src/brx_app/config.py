@@ -8,6 +8,8 @@ from functools import cached_property
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from brx_app.ssm import ClientFactory, resolve_ssm
+
 
 class Environment(enum.StrEnum):
     DEVELOPMENT = "development"
@@ -89,14 +91,16 @@ class AppConfig(BaseSettings):
         return [t.strip() for t in self.catalogue_tables.split(",") if t.strip()]
 
 
-def load_config(**overrides: object) -> AppConfig:
-    """Read the environment; a bad value raises ConfigError naming the variable."""
+def load_config(ssm_client: ClientFactory | None = None, **overrides: object) -> AppConfig:
+    """Read the environment (and SSM when enabled); a bad value raises ConfigError naming
+    the variable."""
     try:
         config = AppConfig(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]) if first.get("loc") else "configuration"
         raise ConfigError(f"{name.upper()}: {first['msg']}") from None
+    config = resolve_ssm(config, ssm_client)
     if config.is_production:
         for name, value in (
             ("DATABASE_URL", config.database_url),
