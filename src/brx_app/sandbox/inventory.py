@@ -1,0 +1,176 @@
+"""One seller's products in the simulator, with the export body kept pre-serialised in blocks of
+ids so a 250,000-product export is streamed from bytes and a change re-serialises one block."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from brx_app.sandbox.catalogue import Blueprint
+
+BLOCK = 1000
+_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+@dataclass(slots=True)
+class Product:
+    """A listing; `properties` holds only the editable keys (read-only ones come from the
+    blueprint). Never mutate `properties` in place: generated products share the dicts."""
+
+    id: int
+    blueprint: Blueprint
+    quantity: int
+    price_cents: int
+    properties: dict[str, object]
+    description: str | None
+    graded: bool | int | None
+    user_data_field: str | None
+    tag: str | None = None
+
+    def same_listing(self, other: Product) -> bool:
+        """CardTrader increments an identical product instead of creating a second one."""
+        return (self.blueprint.id, self.price_cents, self.properties) == (
+            other.blueprint.id,
+            other.price_cents,
+            other.properties,
+        )
+
+
+def export_dict(product: Product, user_id: int, currency: str) -> dict[str, object]:
+    """The `GET /products/export` element: `price_cents` and `properties_hash`."""
+    bp = product.blueprint
+    return {
+        "id": product.id,
+        "name_en": bp.name_en,
+        "quantity": product.quantity,
+        "price_cents": product.price_cents,
+        "price_currency": currency,
+        "description": product.description,
+        "game_id": bp.kind.game_id,
+        "category_id": bp.kind.category_id,
+        "blueprint_id": bp.id,
+        "properties_hash": {**product.properties, **bp.read_only},
+        "user_id": user_id,
+        "graded": product.graded,
+        "tag": product.tag,
+        "user_data_field": product.user_data_field,
+        "bundle_size": 1,
+        "bundled_quantity": product.quantity,
+        "uploaded_images": [],
+        "expansion": bp.expansion.as_dict(),
+    }
+
+
+def resource_dict(product: Product, currency: str) -> dict[str, object]:
+    """The single-product answer's `resource`: `price {cents, currency}` and `properties`."""
+    bp = product.blueprint
+    return {
+        "id": product.id,
+        "quantity": product.quantity,
+        "bundle_size": 1,
+        "description": product.description,
+        "graded": product.graded,
+        "game_id": bp.kind.game_id,
+        "category_id": bp.kind.category_id,
+        "expansion_id": bp.expansion.id,
+        "blueprint_id": bp.id,
+        "user_data_field": product.user_data_field,
+        "price": {"cents": product.price_cents, "currency": currency},
+        "properties": dict(product.properties),
+    }
+
+
+class SellerInventory:
+    """Products by id plus a by-blueprint index and the export cache (bytes per id block)."""
+
+    def __init__(self, user_id: int, currency: str = "EUR") -> None:
+        self.user_id = user_id
+        self.currency = currency
+        self.products: dict[int, Product] = {}
+        self._by_blueprint: dict[int, set[int]] = {}
+        self._blocks: dict[int, bytes] = {}
+        self._block_keys: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def get(self, product_id: int) -> Product | None:
+        return self.products.get(product_id)
+
+    def add(self, product: Product) -> None:
+        self.products[product.id] = product
+        self._by_blueprint.setdefault(product.blueprint.id, set()).add(product.id)
+        self.touched(product.id)
+
+    def remove(self, product_id: int) -> Product | None:
+        product = self.products.pop(product_id, None)
+        if product is not None:
+            self._by_blueprint.get(product.blueprint.id, set()).discard(product_id)
+            self.touched(product_id)
+        return product
+
+    def touched(self, product_id: int) -> None:
+        """Invalidate the cached export block holding this id (call after any change)."""
+        self._blocks.pop(product_id // BLOCK, None)
+        self._block_keys = None
+
+    def find_same(self, candidate: Product) -> Product | None:
+        for pid in self._by_blueprint.get(candidate.blueprint.id, ()):
+            existing = self.products[pid]
+            if existing.same_listing(candidate):
+                return existing
+        return None
+
+    def ids_of_blueprint(self, blueprint_id: int) -> list[int]:
+        return sorted(self._by_blueprint.get(blueprint_id, ()))
+
+    def _keys(self) -> list[int]:
+        if self._block_keys is None:
+            self._block_keys = sorted({pid // BLOCK for pid in self.products})
+        return self._block_keys
+
+    def _block(self, key: int) -> bytes:
+        cached = self._blocks.get(key)
+        if cached is None:
+            start = key * BLOCK
+            rows = [
+                export_dict(p, self.user_id, self.currency)
+                for pid in range(start, start + BLOCK)
+                if (p := self.products.get(pid)) is not None
+            ]
+            cached = _DUMPS(rows)[1:-1].encode()
+            self._blocks[key] = cached
+        return cached
+
+    def warm(self) -> None:
+        """Serialise every block now, so the first export does not pay for it."""
+        for key in self._keys():
+            self._block(key)
+
+    def export_body(self) -> tuple[int, Iterator[bytes]]:
+        """(content length, chunks) of the full export: `[` block `,` block ... `]`."""
+        blocks = [self._block(key) for key in self._keys()]
+        blocks = [b for b in blocks if b]
+        length = 2 + sum(len(b) for b in blocks) + max(len(blocks) - 1, 0)
+
+        def chunks() -> Iterator[bytes]:
+            yield b"["
+            for i, block in enumerate(blocks):
+                yield b"," + block if i else block
+            yield b"]"
+
+        return length, chunks()
+
+    def export_filtered(self, blueprint_id: int | None, expansion_id: int | None) -> bytes:
+        """A filtered export (small): serialised on demand, not cached."""
+        if blueprint_id is not None:
+            candidates = [self.products[i] for i in self.ids_of_blueprint(blueprint_id)]
+        else:
+            candidates = [self.products[i] for i in sorted(self.products)]
+        rows = [
+            export_dict(p, self.user_id, self.currency)
+            for p in candidates
+            if expansion_id is None or p.blueprint.expansion.id == expansion_id
+        ]
+        return _DUMPS(rows).encode()
