@@ -3,6 +3,7 @@ run twice without effect, and adopt a database that already holds the seed's sch
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -179,3 +180,11 @@ def test_upgrade_is_callable_from_synchronous_code(scratch_database: str) -> Non
 
     assert revision == head_revision()
     assert any("->" in m for m in messages)
+
+
+async def test_two_concurrent_migrations_take_turns_and_both_succeed(
+    scratch_database: str,
+) -> None:
+    results = await asyncio.gather(upgrade_async(scratch_database), upgrade_async(scratch_database))
+
+    assert results == [head_revision(), head_revision()]
