@@ -188,3 +188,11 @@ async def test_two_concurrent_migrations_take_turns_and_both_succeed(
     results = await asyncio.gather(upgrade_async(scratch_database), upgrade_async(scratch_database))
 
     assert results == [head_revision(), head_revision()]
+
+
+async def test_the_synchronous_upgrade_also_works_inside_a_running_event_loop(
+    scratch_database: str,
+) -> None:
+    revision = upgrade(scratch_database)
+
+    assert revision == head_revision()
