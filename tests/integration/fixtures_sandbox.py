@@ -50,15 +50,17 @@ class SandboxHandle:
         return {"Authorization": f"Bearer {token or self.token}"}
 
     def control(self, method: str, path: str, json: Any = None, **params: Any) -> Any:
-        answer = httpx.request(method, f"{self.control_url}{path}", json=json, params=params,
-                               timeout=60)  # fmt: skip
+        answer = httpx.request(
+            method, f"{self.control_url}{path}", json=json, params=params, timeout=60
+        )
         answer.raise_for_status()
         return answer.json() if answer.content else None
 
     async def acontrol(self, method: str, path: str, json: Any = None, **params: Any) -> Any:
         async with httpx.AsyncClient(timeout=60) as client:
-            answer = await client.request(method, f"{self.control_url}{path}", json=json,
-                                          params=params)  # fmt: skip
+            answer = await client.request(
+                method, f"{self.control_url}{path}", json=json, params=params
+            )
         answer.raise_for_status()
         return answer.json() if answer.content else None
 
@@ -94,8 +96,9 @@ class SandboxHandle:
         self.control("DELETE", "/requests")
 
     def export(self, token: str | None = None) -> list[dict[str, Any]]:
-        answer = httpx.get(f"{self.base_url}/products/export", headers=self.headers(token),
-                           timeout=180)  # fmt: skip
+        answer = httpx.get(
+            f"{self.base_url}/products/export", headers=self.headers(token), timeout=180
+        )
         answer.raise_for_status()
         result: list[dict[str, Any]] = answer.json()
         return result

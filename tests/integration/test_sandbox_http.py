@@ -23,8 +23,18 @@ def test_export_answers_a_bare_array_of_documented_products(sandbox: SandboxHand
     products = sandbox.export()
 
     assert len(products) == 1000
-    assert {"id", "name_en", "quantity", "price_cents", "price_currency", "properties_hash",
-            "blueprint_id", "expansion", "graded", "description"} <= set(products[0])  # fmt: skip
+    assert {
+        "id",
+        "name_en",
+        "quantity",
+        "price_cents",
+        "price_currency",
+        "properties_hash",
+        "blueprint_id",
+        "expansion",
+        "graded",
+        "description",
+    } <= set(products[0])
 
 
 def test_base_url_ends_with_api_v2_and_info_gives_the_shared_secret(
@@ -55,8 +65,10 @@ def test_dropped_connection_closes_without_an_answer(sandbox: SandboxHandle) -> 
 def test_error_rate_one_gives_500_json_or_502_html(sandbox_factory: SandboxFactory) -> None:
     handle = sandbox_factory(products=10, error_rate=1.0)
 
-    statuses = {httpx.get(f"{handle.base_url}/info", headers=handle.headers()).status_code
-                for _ in range(20)}  # fmt: skip
+    statuses = {
+        httpx.get(f"{handle.base_url}/info", headers=handle.headers()).status_code
+        for _ in range(20)
+    }
 
     assert statuses == {500, 502}
 

@@ -38,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"CardTrader sandbox: {base}/api/v2  (control: {base}/_sandbox)")
     for token, seller in state.sellers.items():
-        print(f"  token #{token_hash(token)} (as given): {len(seller.inventory):,} products, "
-              f"user_id {seller.user_id}")  # fmt: skip
+        print(
+            f"  token #{token_hash(token)} (as given): {len(seller.inventory):,} products, "
+            f"user_id {seller.user_id}"
+        )
     print(f"  seed {args.seed}, ready in {seconds:.1f} s; webhooks to {args.webhook_url or '-'}")
     serve_forever(state, args.host, args.port)
     return 0

@@ -17,19 +17,28 @@ from brx_app.sandbox.state import SandboxState
 from brx_app.sandbox.webhooks import WebhookSender
 
 
-async def _api_error(req: falcon.asgi.Request, resp: falcon.asgi.Response, ex: ApiError,
-                     params: dict[str, Any]) -> None:  # fmt: skip
+async def _api_error(
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, ex: ApiError, params: dict[str, Any]
+) -> None:
     resp.status = ex.status
     resp.media = ex.body()
 
 
-async def _http_error(req: falcon.asgi.Request, resp: falcon.asgi.Response,
-                      ex: falcon.HTTPError, params: dict[str, Any]) -> None:  # fmt: skip
+async def _http_error(
+    req: falcon.asgi.Request,
+    resp: falcon.asgi.Response,
+    ex: falcon.HTTPError,
+    params: dict[str, Any],
+) -> None:
     """Falcon's own errors (unknown route, malformed JSON) in CardTrader's error shape."""
     code = "not_found" if ex.status_code == 404 else "bad_request"
     resp.status = ex.status
-    resp.media = {"error_code": code, "errors": [], "extra": {"message": ex.title or ""},
-                  "request_id": str(uuid.uuid4())}  # fmt: skip
+    resp.media = {
+        "error_code": code,
+        "errors": [],
+        "extra": {"message": ex.title or ""},
+        "request_id": str(uuid.uuid4()),
+    }
 
 
 class _Lifecycle:

@@ -30,8 +30,22 @@ CONDITIONS = (
     "Poor",
 )
 LANGUAGES = (
-    "en", "fr", "de", "it", "jp", "kr", "pt", "ru", "es", "zh-CN", "zh-TW", "nl", "cz", "hu", "pl",
-)  # fmt: skip
+    "en",
+    "fr",
+    "de",
+    "it",
+    "jp",
+    "kr",
+    "pt",
+    "ru",
+    "es",
+    "zh-CN",
+    "zh-TW",
+    "nl",
+    "cz",
+    "hu",
+    "pl",
+)
 RARITIES = ("Common", "Uncommon", "Rare", "Mythic", "Special")
 COLORS = ("", "White", "Blue", "Black", "Red", "Green", "Blue,Red", "Black,Green")
 _WORDS_A = ("Tranquil", "Ancient", "Burning", "Silent", "Verdant", "Shadow", "Crystal", "Iron")

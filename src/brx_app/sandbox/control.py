@@ -117,8 +117,15 @@ class SimulatedOrders:
         if kind in ("paid", "hub_pending"):
             product = self._product(seller, body.get("product_id"))
             sale = (product, int(body.get("quantity", 1)))
-            order = book_ops.sell(book, inv, sale, self.state.new_order_ids(),
-                                  kind == "hub_pending", now, store=mode == "live")  # fmt: skip
+            order = book_ops.sell(
+                book,
+                inv,
+                sale,
+                self.state.new_order_ids(),
+                kind == "hub_pending",
+                now,
+                store=mode == "live",
+            )
             return order, [("order.create", order)]
         if kind == "merge":
             merged, closed = book_ops.merge_zero(
@@ -138,8 +145,12 @@ class SimulatedOrders:
         if product_id is None:
             in_stock = [pid for pid, p in inv.products.items() if p.quantity > 0]
             if not in_stock:
-                raise ApiError(422, "validation_error", "Validation failed",
-                               {"product_id": ["the seller has no stock"]})  # fmt: skip
+                raise ApiError(
+                    422,
+                    "validation_error",
+                    "Validation failed",
+                    {"product_id": ["the seller has no stock"]},
+                )
             product_id = self.state.rng.choice(in_stock)
         product = inv.get(product_id) if isinstance(product_id, int) else None
         if product is None:
@@ -151,8 +162,11 @@ class SimulatedOrders:
     ) -> dict[str, object]:
         data = {} if cause == "order.destroy" else order
         raw = book_ops.envelope(cause, order["id"], data, mode, time.time())
-        outcome: dict[str, object] = {"cause": cause, "body": raw.decode(),
-                                      "envelope": json.loads(raw)}  # fmt: skip
+        outcome: dict[str, object] = {
+            "cause": cause,
+            "body": raw.decode(),
+            "envelope": json.loads(raw),
+        }
         if url is None:
             outcome.update(url=None, status=None, error="no webhook url configured")
             return outcome

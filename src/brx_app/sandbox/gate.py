@@ -38,8 +38,9 @@ async def respond(
     send: Send, status: int, body: bytes, content_type: bytes, extra: list[Any] | None = None
 ) -> None:
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status,
-                "headers": headers + (extra or [])})  # fmt: skip
+    await send(
+        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -71,8 +72,13 @@ class Gate:
         try:
             await self._handle(scope, receive, recording_send, token)
         finally:
-            entry = LoggedRequest(token_hash(token) if token else None, scope["method"],
-                                  scope["path"], time.time(), status[0])  # fmt: skip
+            entry = LoggedRequest(
+                token_hash(token) if token else None,
+                scope["method"],
+                scope["path"],
+                time.time(),
+                status[0],
+            )
             self.state.log.record(entry)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, token: str | None) -> None:
@@ -88,9 +94,16 @@ class Gate:
             return
         seller = state.seller(token)
         if seller is None or token is None:
-            await respond_json(send, 401, {"error_code": "unauthorized", "errors": [],
-                                           "extra": {"message": "Unauthorized"},
-                                           "request_id": str(uuid.uuid4())})  # fmt: skip
+            await respond_json(
+                send,
+                401,
+                {
+                    "error_code": "unauthorized",
+                    "errors": [],
+                    "extra": {"message": "Unauthorized"},
+                    "request_id": str(uuid.uuid4()),
+                },
+            )
             return
         if fault == "storm":
             await self._too_many(send, OVERALL, 1.0)
@@ -122,5 +135,6 @@ class Gate:
             transport.close()
             await asyncio.sleep(0.01)
             return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-length", b"100")]})  # fmt: skip
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]}
+        )

@@ -115,8 +115,12 @@ def sell(
     With `store` false (test mode) nothing is kept and the stock does not move."""
     product, quantity = sale
     if quantity < 1 or quantity > product.quantity:
-        raise ApiError(422, "validation_error", "Validation failed",
-                       {"quantity": [f"must be between 1 and {product.quantity}"]})  # fmt: skip
+        raise ApiError(
+            422,
+            "validation_error",
+            "Validation failed",
+            {"quantity": [f"must be between 1 and {product.quantity}"]},
+        )
     order_id, item_id = ids
     order = _order(order_id, "hub_pending" if zero else "paid", zero, book, now)
     item = _item(item_id, product, quantity, inv.currency)
@@ -139,12 +143,18 @@ def merge_zero(
 ) -> tuple[Order, list[Order]]:
     """CardTrader Zero's weekly merge: one `paid` order (buyer CT Connect) carrying the items of
     the `hub_pending` orders, which become `closed`. The stock is not touched again."""
-    pending = [book.get(i) for i in hub_ids] if hub_ids else [
-        o for o in book.orders.values() if o["state"] == "hub_pending"
-    ]  # fmt: skip
+    pending = (
+        [book.get(i) for i in hub_ids]
+        if hub_ids
+        else [o for o in book.orders.values() if o["state"] == "hub_pending"]
+    )
     if not pending or any(o["state"] != "hub_pending" for o in pending):
-        raise ApiError(422, "validation_error", "Validation failed",
-                       {"order_ids": ["must name hub_pending orders"]})  # fmt: skip
+        raise ApiError(
+            422,
+            "validation_error",
+            "Validation failed",
+            {"order_ids": ["must name hub_pending orders"]},
+        )
     merged = _order(order_id, "paid", True, book, now)
     for small in pending:
         merged["order_items"].extend(dict(i) for i in small["order_items"])
@@ -158,8 +168,12 @@ def cancel(book: OrderBook, inv: SellerInventory, order_id: int, now: float) -> 
     """The order becomes `canceled` (one l; the date is `cancelled_at`) and the stock returns."""
     order = book.get(order_id)
     if order["state"] in ("canceled", "closed"):
-        raise ApiError(422, "validation_error", "Validation failed",
-                       {"state": [f"cannot cancel a {order['state']} order"]})  # fmt: skip
+        raise ApiError(
+            422,
+            "validation_error",
+            "Validation failed",
+            {"state": [f"cannot cancel a {order['state']} order"]},
+        )
     order["state"], order["cancelled_at"] = "canceled", iso(now)
     merged_zero = order["via_cardtrader_zero"] and order["buyer"] == CT_CONNECT
     if not merged_zero:

@@ -66,9 +66,11 @@ class BackgroundSandbox:
         self.host, self.port = self._sock.getsockname()[:2]
         self._server = make_server(state, host, self.port)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True,
+            target=self._server.run,
+            kwargs={"sockets": [self._sock]},
+            daemon=True,
             name=f"sandbox-{self.port}",
-        )  # fmt: skip
+        )
 
     @property
     def url(self) -> str:
