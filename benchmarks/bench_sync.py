@@ -173,9 +173,18 @@ async def sync_in_this_process(config: dict[str, Any]) -> dict[str, Any]:
     await redis.aclose()
     await engine.dispose()
     assert done is not None
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     return {"seconds": seconds, "status": done.status.value, "peak_mb": peak_mb,
             "progress": done.progress.to_dict()}  # fmt: skip
+
+
+def peak_rss_mb() -> float:
+    """This process's high-water RSS. Not `ru_maxrss`: Linux keeps that across exec, so a child
+    would report its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def catalogue_database(blueprint_ids: set[int]) -> str:

@@ -47,6 +47,7 @@ LONG_JOBS = {JobName.BULK_SYNC, JobName.RECONCILE}
 LONG_TIMEOUT = 3 * 3600  # a 250k-product export under CardTrader's limits, with margin
 SHORT_TIMEOUT = 10 * 60  # one push or webhook, including the client's own retries
 BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0
+REAP_SECONDS = {0, 10, 20, 30, 40, 50}  # a killed worker's job waits ~15 s at most
 SHUTDOWN_GRACE = 25.0  # under Kubernetes' default 30 s terminationGracePeriodSeconds
 
 
@@ -98,7 +99,7 @@ def job_function(name: JobName, *, max_tries: int, namespace: str = "") -> Funct
 
 class Lifecycle:
     """Builds the ports once for every worker of the process, and frees orphaned jobs of each
-    queue as its worker starts and then once a minute."""
+    queue as its worker starts and then every ten seconds."""
 
     def __init__(self, make_ports: PortsFactory, *, namespace: str, periodic_minutes: int):
         self.make_ports, self.namespace, self.periodic_minutes = (
@@ -111,6 +112,16 @@ class Lifecycle:
         self.in_progress: dict[str, float] = {}  # queue key -> arq's in-progress lifetime
         self._lock = asyncio.Lock()
 
+    def leased(self, task: Callable[[dict[str, Any]], Awaitable[Any]]) -> Callable[..., Any]:
+        """A cron task holding a lease like every job, so the reaper never frees it mid-run."""
+
+        async def run(ctx: dict[str, Any]) -> Any:
+            async with lease(ctx["redis"], ctx["job_id"], namespace=self.namespace):
+                return await task(ctx)
+
+        run.__qualname__ = getattr(task, "__name__", "cron")
+        return run
+
     async def startup(self, ctx: dict[str, Any]) -> None:
         async with self._lock:
             if "ports" not in ctx:
@@ -118,6 +129,7 @@ class Lifecycle:
         await self.reap(ctx)
 
     async def reap(self, ctx: dict[str, Any]) -> None:
+        """Free the jobs a killed worker left marked in progress (see `leases`)."""
         for queue, seconds in self.in_progress.items():
             freed = await reap(
                 ctx["redis"], queue, in_progress_seconds=seconds, namespace=self.namespace
@@ -125,9 +137,8 @@ class Lifecycle:
             if freed:
                 log.warning("freed %d job(s) of %s orphaned by a stopped worker", len(freed), queue)
 
-    async def maintenance(self, ctx: dict[str, Any]) -> int:
-        """Once a minute: re-send pending operations whose enqueue was lost; free orphans."""
-        await self.reap(ctx)
+    async def requeue(self, ctx: dict[str, Any]) -> int:
+        """Once a minute: re-send pending operations whose enqueue was lost (the outbox)."""
         return await requeue_pending(ctx["ports"])
 
     async def periodic(self, ctx: dict[str, Any]) -> int:
@@ -155,9 +166,12 @@ def build_workers(
         ]
         crons = []
         if index == 0 and not burst:
-            crons.append(cron(lifecycle.maintenance, name="brx_maintenance", run_at_startup=True))
+            crons.append(cron(lifecycle.leased(lifecycle.requeue), name="brx_requeue",
+                              run_at_startup=True))  # fmt: skip
+            crons.append(cron(lifecycle.leased(lifecycle.reap), name="brx_reap",
+                              second=REAP_SECONDS))  # fmt: skip
             if lifecycle.periodic_minutes > 0:
-                crons.append(cron(lifecycle.periodic, name="brx_periodic_sync"))
+                crons.append(cron(lifecycle.leased(lifecycle.periodic), name="brx_periodic_sync"))
         worker = Worker(
             functions,
             queue_name=lifecycle.namespace + queue.value,

@@ -19,7 +19,7 @@ from typing import Any
 from arq.constants import in_progress_key_prefix
 
 LEASE_SECONDS = 30.0
-GRACE_SECONDS = 15.0
+GRACE_SECONDS = 5.0  # arq marks a job and the job takes its lease within milliseconds
 
 _REAP = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
