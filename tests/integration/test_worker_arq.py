@@ -129,8 +129,9 @@ async def test_a_bulk_sync_queued_through_redis_is_run_by_the_worker(
 
 
 async def test_sending_one_operation_twice_queues_it_once(queue: ArqTaskQueue) -> None:
-    first = await queue.enqueue("push_update", job_id="op-twice", queue=QueueName.HIGH.value)
-    second = await queue.enqueue("push_update", job_id="op-twice", queue=QueueName.HIGH.value)
+    job_id = f"op-{uuid.uuid4()}"
+    first = await queue.enqueue("push_update", job_id=job_id, queue=QueueName.HIGH.value)
+    second = await queue.enqueue("push_update", job_id=job_id, queue=QueueName.HIGH.value)
 
     assert (first, second) == (True, False)
     assert (await queue.depth())["brx:high"] == 1
@@ -166,7 +167,7 @@ async def test_a_job_orphaned_by_a_killed_worker_is_freed_and_run_again(
     operation = await start_bulk_sync(ports, user_id)
     # what a SIGKILLed worker leaves: the job still queued, marked in progress, with no lease
     in_progress = in_progress_key_prefix + operation.operation_id
-    await redis_client.set(in_progress, b"1", px=3_600_000)
+    await redis_client.set(in_progress, b"1", px=3_610_000)  # marked just now
     still_held = await reap(
         redis_client,
         redis_prefix + QueueName.BULK.value,
