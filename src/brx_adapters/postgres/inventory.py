@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from brx_adapters.postgres import bulk
+from brx_adapters.postgres.errors import translating
 from brx_adapters.postgres.mapping import item_from_row, item_values
 from brx_adapters.postgres.tables import items
 from brx_domain.inventory import InventoryItem
@@ -37,6 +38,7 @@ _ADJUST = text(
 )
 
 
+@translating
 class PostgresInventoryRepository:
     """Implements `InventoryRepository` on one connection of the unit of work."""
 

@@ -11,11 +11,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from brx_adapters.postgres import mapping
+from brx_adapters.postgres.errors import translating
 from brx_adapters.postgres.tables import orders, webhooks
 from brx_domain.orders import OrderStockRecord, OrderStockState
 from brx_domain.ports import WebhookDelivery
 
 
+@translating
 class PostgresWebhookRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -50,6 +52,7 @@ class PostgresWebhookRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
+@translating
 class PostgresOrderStockRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn

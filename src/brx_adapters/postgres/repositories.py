@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from brx_adapters.postgres import mapping
+from brx_adapters.postgres.errors import translating
 from brx_adapters.postgres.tables import ledger, operations, settings
 from brx_domain.inventory import LedgerEntry
 from brx_domain.sync import (
@@ -30,6 +31,7 @@ def _or_now(values: dict[str, Any], *names: str) -> dict[str, Any]:
     return {k: (func.now() if k in names and v is None else v) for k, v in values.items()}
 
 
+@translating
 class PostgresLedgerRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -51,6 +53,7 @@ class PostgresLedgerRepository:
         return [mapping.ledger_from_row(row) for row in result.mappings()]
 
 
+@translating
 class PostgresSettingsRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -105,6 +108,7 @@ class PostgresSettingsRepository:
         return [UUID(str(row[0])) for row in result]
 
 
+@translating
 class PostgresOperationRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn

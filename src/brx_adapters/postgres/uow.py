@@ -11,6 +11,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from brx_adapters.postgres.errors import translated
 from brx_adapters.postgres.inventory import PostgresInventoryRepository
 from brx_adapters.postgres.orders import PostgresOrderStockRepository, PostgresWebhookRepository
 from brx_adapters.postgres.repositories import (
@@ -35,6 +36,7 @@ class PostgresUnitOfWork:
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
 
+    @translated
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
         try:
@@ -65,6 +67,7 @@ class PostgresUnitOfWork:
         finally:
             await conn.close()
 
+    @translated
     async def commit(self) -> None:
         """Commit and start a fresh transaction, so the unit of work stays usable."""
         conn = self._require()
