@@ -8,6 +8,7 @@ from brx_app.sandbox.catalogue import (
     LANGUAGES,
     blueprint,
     blueprint_id_at,
+    ids_by_table,
     iter_blueprints,
 )
 from brx_app.sandbox.generator import blueprint_ids_for, generate_products
@@ -120,3 +121,15 @@ def test_sellers_get_distinct_product_ids() -> None:
     ids_b = set(state.sellers["b"].inventory.products)
     assert len(ids_a) == len(ids_b) == 100
     assert not ids_a & ids_b
+
+
+def test_ids_by_table_sorts_blueprints_into_the_shops_catalogue_tables() -> None:
+    ids = [blueprint_id_at(i) for i in range(20)] + [17]
+
+    tables = ids_by_table(ids)
+
+    assert len(tables["cards_prints"]) == 14
+    assert len(tables["pk_prints"]) == 3
+    assert len(tables["op_prints"]) == 1
+    assert len(tables["sealed_products"]) == 2
+    assert all(17 not in ids for ids in tables.values())

@@ -28,6 +28,8 @@ def build_state(args: argparse.Namespace) -> SandboxState:
         progress=_progress,
         error_rate=args.error_rate,
         latency_ms=args.latency_ms,
+        drop_rate=getattr(args, "drop_rate", 0.0),
+        retry_after=getattr(args, "retry_after", "seconds"),
     )
 
 

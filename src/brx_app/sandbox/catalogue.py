@@ -12,7 +12,7 @@ Layout (documented contract for fixtures):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 FIRST_BLUEPRINT_ID = 16
@@ -153,3 +153,14 @@ def iter_blueprints() -> Iterator[Blueprint]:
     """Every blueprint in id order (a catalogue fixture filters this by `kind.table`)."""
     for index in range(BLUEPRINT_COUNT):
         yield blueprint_at(index)
+
+
+def ids_by_table(blueprint_ids: Iterable[int]) -> dict[str, list[int]]:
+    """Split CardTrader blueprint ids by the shop's catalogue table that would hold them (a MySQL
+    catalogue fixture inserts `cardtrader_id` rows from this); unknown ids are left out."""
+    tables: dict[str, list[int]] = {}
+    for bid in sorted(set(blueprint_ids)):
+        found = blueprint(bid)
+        if found is not None:
+            tables.setdefault(found.kind.table, []).append(bid)
+    return tables
