@@ -12,6 +12,7 @@ from brx_app.sandbox.catalogue import (
     iter_blueprints,
 )
 from brx_app.sandbox.generator import blueprint_ids_for, generate_products
+from brx_app.sandbox.inventory import export_dict
 from brx_app.sandbox.state import SandboxState, derived_secret
 from tests.unit.test_sandbox_helpers import Sandbox
 
@@ -133,3 +134,20 @@ def test_ids_by_table_sorts_blueprints_into_the_shops_catalogue_tables() -> None
     assert len(tables["op_prints"]) == 1
     assert len(tables["sealed_products"]) == 2
     assert all(17 not in ids for ids in tables.values())
+
+
+def test_fast_export_rows_equal_the_plain_json_of_every_product() -> None:
+    sb = Sandbox(products=400)
+    product = sb.first_magic()
+    sb.call(
+        "PUT",
+        f"/products/{product['id']}",
+        json={"description": 'carta "rara" \u00e8 ok', "graded": True},
+    )
+    inv = sb.state.sellers[sb.token].inventory
+
+    exported = sb.export()
+
+    assert exported == [
+        export_dict(inv.products[i], inv.user_id, "EUR") for i in sorted(inv.products)
+    ]

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from brx_app.sandbox.catalogue import Blueprint
+from brx_app.sandbox.export_codec import RowEncoder
 
 BLOCK = 1000
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -91,6 +92,7 @@ class SellerInventory:
         self._by_blueprint: dict[int, set[int]] = {}
         self._blocks: dict[int, bytes] = {}
         self._block_keys: list[int] | None = None
+        self._encoder = RowEncoder(user_id, currency)
 
     def __len__(self) -> int:
         return len(self.products)
@@ -135,11 +137,11 @@ class SellerInventory:
         if cached is None:
             start = key * BLOCK
             rows = [
-                export_dict(p, self.user_id, self.currency)
+                self._encoder.row(p)
                 for pid in range(start, start + BLOCK)
                 if (p := self.products.get(pid)) is not None
             ]
-            cached = _DUMPS(rows)[1:-1].encode()
+            cached = ",".join(rows).encode()
             self._blocks[key] = cached
         return cached
 
