@@ -19,6 +19,7 @@ from brx_adapters.postgres.repositories import (
     PostgresOperationRepository,
     PostgresSettingsRepository,
 )
+from brx_domain.ports import UnitOfWork
 
 
 class PostgresUnitOfWork:
@@ -98,5 +99,5 @@ class PostgresUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    def __call__(self) -> PostgresUnitOfWork:
+    def __call__(self) -> UnitOfWork:
         return PostgresUnitOfWork(self._engine)
