@@ -1,9 +1,3 @@
-"""Integration fixtures: each outside system has its own plugin module. Every fixture creates
-its own database / key prefix and removes only what it created."""
-
-pytest_plugins = [
-    "tests.integration.fixtures_postgres",
-    "tests.integration.fixtures_redis",
-    "tests.integration.fixtures_sandbox",
-    "tests.integration.fixtures_mysql",
-]
+"""Integration fixtures live in `fixtures_*.py` beside this file, one module per outside system;
+they are registered as plugins in the top-level `tests/conftest.py` (pytest requires that).
+Every fixture creates its own database / key prefix and removes only what it created."""

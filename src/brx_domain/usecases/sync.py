@@ -62,13 +62,12 @@ async def request_reconciliation(
     force: bool = False,
     periodic: bool = False,
 ) -> SyncOperation:
-    kind = OperationType.PERIODIC_SYNC if periodic else OperationType.UPDATE
     async with ports.uow() as uow:
         await settings_of(uow, user_id)
         operation = new_operation(
             ports,
             user_id,
-            kind,
+            OperationType.PERIODIC_SYNC,  # every reconciliation; `metadata.trigger` says who
             JobName.RECONCILE,
             QueueName.DEFAULT,
             blueprint_id=blueprint_id,
@@ -76,7 +75,8 @@ async def request_reconciliation(
             force=force,
         )
         operation = replace(
-            operation, metadata={**operation.metadata, "kind": "sync_from_cardtrader"}
+            operation,
+            metadata={**operation.metadata, "trigger": "periodic" if periodic else "manual"},
         )
         await uow.operations.add(operation)
         await uow.commit()
