@@ -18,7 +18,6 @@ from brx_domain.ports import (
     RateLimiter,
     TaskQueue,
     TokenCipher,
-    UnitOfWorkFactory,
 )
 from brx_domain.usecases import Ports, Settings
 
@@ -76,30 +75,9 @@ class Container(containers.DeclarativeContainer):
     )
 
 
-def _assemble(
-    config: AppConfig,
-    runtime: Runtime,
-    *,
-    uow: UnitOfWorkFactory,
-    queue: TaskQueue,
-    clock: Clock,
-    ids: IdSource,
-    cipher: TokenCipher,
-    marketplace: MarketplaceGateway,
-    catalogue: BlueprintCatalogue,
-    rate_limiter: RateLimiter,
-) -> Container:
-    container = Container(
-        config=config,
-        uow=uow,
-        queue=queue,
-        clock=clock,
-        ids=ids,
-        cipher=cipher,
-        marketplace=marketplace,
-        catalogue=catalogue,
-        rate_limiter=rate_limiter,
-    )
+def _assemble(config: AppConfig, runtime: Runtime, **adapters: object) -> Container:
+    """A container with one adapter per port (the keyword names are the provider names)."""
+    container = Container(config=config, **adapters)
     container.runtime.override(providers.Object(runtime))
     return container
 

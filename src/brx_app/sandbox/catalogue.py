@@ -20,6 +20,8 @@ BLUEPRINT_STEP = 7
 BLUEPRINT_COUNT = 40_000
 EXPANSION_SIZE = 250
 
+# CardTrader's vocabularies, kept apart from brx_domain on purpose: the simulator speaks for
+# CardTrader, so a mistake in the domain's lists shows up as a failing test, not a blind spot.
 CONDITIONS = (
     "Mint",
     "Near Mint",
