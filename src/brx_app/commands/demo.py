@@ -22,6 +22,7 @@ DEMO_TOKEN = "demo"  # noqa: S105 - the sandbox seller's CardTrader token (a sim
 @dataclass
 class DemoStack:
     api_url: str
+    sandbox_url: str
     user_id: str
     access_token: str
     servers: list[Any]
@@ -82,7 +83,13 @@ def _build(args: argparse.Namespace) -> tuple[DemoStack, Any, Any]:
     )
     sandbox = make_server(state, args.host, args.sandbox_port)
     token = mint_access_token(private_pem, user_id, minutes=24 * 60)
-    return DemoStack(api_url, user_id, token, [api, sandbox]), container, worker
+    return (
+        DemoStack(
+            api_url, f"http://{args.host}:{args.sandbox_port}", user_id, token, [api, sandbox]
+        ),
+        container,
+        worker,
+    )
 
 
 def _demo_catalogue(tables: list[str]) -> set[int]:
@@ -114,6 +121,10 @@ Try:
   curl -s -X POST {base}/purchase/{user}/item/1 -H "Authorization: Bearer $TOKEN" \\
        -H "Content-Type: application/json" -d '{{"purchaseQuantity": 1}}'          # buy a card
   curl -s {base}/status/{user} -H "Authorization: Bearer $TOKEN"
+  # a buyer orders on CardTrader: the sandbox sends the signed webhook, stock drops at once
+  curl -s -X POST {stack.sandbox_url}/_sandbox/orders -H "Content-Type: application/json" \
+       -d '{{"kind": "paid", "product_id": 100000001, "quantity": 1}}'
+  curl -s {base}/inventory/{user}/item/1/history -H "Authorization: Bearer $TOKEN"  # why
 The demo catalogue mirrors the spec's default tables, so One Piece products (op_prints) are
 skipped, as in production. Ctrl-C stops everything.
 """
