@@ -5,6 +5,7 @@ run it against the CardTrader sandbox over HTTP into Postgres, and the user move
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -70,7 +71,7 @@ async def test_a_sync_started_through_the_api_ends_active_with_progress_that_onl
     redis_url: str,
     redis_prefix: str,
 ) -> None:
-    container, sandbox = live
+    container, _sandbox = live
     user_id = str(uuid.uuid4())
     auth = {"Authorization": f"Bearer {mint_access_token(PRIVATE_PEM, user_id)}"}
     base = "/api/v1/sync"
@@ -98,7 +99,7 @@ async def test_a_sync_started_through_the_api_ends_active_with_progress_that_onl
     assert during.json["sync_status"] == "initial_sync"
     assert second.status_code == 409  # a queued sync already counts as running
     samples.append(final)
-    for before, after in zip(samples, samples[1:], strict=False):
+    for before, after in itertools.pairwise(samples):
         assert all(after[name] >= before[name] for name in COUNTERS), (before, after)
     assert len({s["processed"] for s in samples}) > 2  # progress was seen moving, not just done
     assert final["status"] == "completed" and final["progress_percent"] == 100
