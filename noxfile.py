@@ -6,8 +6,9 @@ import nox
 
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_venv = "yes"
-
-PY = "3.11"
+nox.options.error_on_missing_interpreters = True
+# Sessions use the Python that runs nox (the project needs >= 3.11), so a fresh machine with any
+# supported Python runs the README's commands without a specific `python3.11` on PATH.
 
 
 def _install(session: nox.Session, *extras: str) -> None:
@@ -15,26 +16,26 @@ def _install(session: nox.Session, *extras: str) -> None:
     session.install("-e", spec)
 
 
-@nox.session(python=PY)
+@nox.session
 def tests(session: nox.Session) -> None:
     """Every test: unit, then integration against the real Postgres, MariaDB, Redis, sandbox."""
     _install(session, "test")
     session.run("pytest", "-q", "tests", *session.posargs)
 
 
-@nox.session(python=PY)
+@nox.session
 def unit(session: nox.Session) -> None:
     _install(session, "test")
     session.run("pytest", "-q", "tests/unit", *session.posargs)
 
 
-@nox.session(python=PY)
+@nox.session
 def integration(session: nox.Session) -> None:
     _install(session, "test")
     session.run("pytest", "-q", "tests/integration", *session.posargs)
 
 
-@nox.session(python=PY)
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff, mypy --strict on src, and the import-linter contracts (the dependency rule)."""
     _install(session, "lint", "test")
@@ -44,21 +45,21 @@ def lint(session: nox.Session) -> None:
     session.run("lint-imports")
 
 
-@nox.session(python=PY)
+@nox.session
 def demo(session: nox.Session) -> None:
     """The service on its embedded default: API + worker + CardTrader sandbox, in memory."""
     _install(session)
     session.run("brx-sync", "demo", *session.posargs)
 
 
-@nox.session(python=PY)
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks (speed targets live here, never in unit tests). `-- NAME` runs one."""
     _install(session, "test")
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 
-@nox.session(python=PY)
+@nox.session
 def schemathesis(session: nox.Session) -> None:
     """Property-based fuzzing of the HTTP API from its own OpenAPI document: no 5xx."""
     _install(session, "test")
