@@ -9,6 +9,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from brx_domain.errors import Conflict, DependencyUnavailable, DomainError, InvalidInput
@@ -24,6 +25,14 @@ CHECK_FIELDS = {
     "ck_inventory_price_cents_non_negative": "price_cents",
 }
 UNAVAILABLE = "the database is unavailable"
+_UNAVAILABLE_ERRORS = (
+    OSError,
+    TimeoutError,
+    OperationalError,
+    InterfaceError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.PostgresConnectionError,
+)
 
 
 def sqlstate(exc: BaseException) -> str | None:
@@ -39,12 +48,13 @@ def sqlstate(exc: BaseException) -> str | None:
 
 def translate(exc: BaseException) -> DomainError | None:
     """The domain error for `exc`, or None when it is a bug to let through unchanged."""
-    if isinstance(exc, (OSError, TimeoutError, OperationalError, InterfaceError)):
+    if isinstance(exc, _UNAVAILABLE_ERRORS):
         return DependencyUnavailable(UNAVAILABLE)
-    if not isinstance(exc, DBAPIError):
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return DependencyUnavailable(UNAVAILABLE)
+    elif not isinstance(exc, asyncpg.PostgresError):  # hot reads use the driver directly
         return None
-    if exc.connection_invalidated:
-        return DependencyUnavailable(UNAVAILABLE)
     code = sqlstate(exc)
     if code == UNIQUE_VIOLATION:
         return Conflict("a record with the same key already exists")

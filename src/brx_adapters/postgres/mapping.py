@@ -4,6 +4,7 @@ domain's frozen dataclasses stay the only model)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from brx_domain.inventory import InventoryItem, LedgerEntry, Properties, StockReason
@@ -21,13 +22,15 @@ Row = Mapping[Any, Any]  # a SQLAlchemy RowMapping
 
 
 def item_from_row(row: Row) -> InventoryItem:
+    """Runs 100 times per inventory page: the driver already returns ints, and the decoded
+    JSON object is this row's own, so it is wrapped without a defensive copy."""
     return InventoryItem(
-        id=int(row["id"]),
+        id=row["id"],
         user_id=row["user_id"],
-        blueprint_id=int(row["blueprint_id"]),
-        quantity=int(row["quantity"]),
-        price_cents=int(row["price_cents"]),
-        properties=Properties.trusted(row["properties"]),
+        blueprint_id=row["blueprint_id"],
+        quantity=row["quantity"],
+        price_cents=row["price_cents"],
+        properties=Properties(MappingProxyType(row["properties"] or {})),
         external_stock_id=row["external_stock_id"],
         description=row["description"],
         user_data_field=row["user_data_field"],

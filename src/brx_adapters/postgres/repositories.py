@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from brx_adapters.postgres import mapping
+from brx_adapters.postgres.driver import driver_connection
 from brx_adapters.postgres.errors import translating
 from brx_adapters.postgres.tables import ledger, operations, settings
 from brx_domain.inventory import LedgerEntry
@@ -23,6 +24,28 @@ from brx_domain.sync import (
     SyncOperation,
     SyncStatus,
     UserSyncSettings,
+)
+
+_SETTINGS = (
+    "SELECT user_id, cardtrader_token_encrypted, webhook_secret, sync_status, last_sync_at,"
+    " last_error, created_at, updated_at FROM user_sync_settings WHERE user_id = $1"
+)
+
+# Built once (the webhook receiver adds one per delivery): a missing created_at is the
+# transaction's time, as `_or_now` does for the other writes.
+_ADD_OPERATION = insert(operations).values(
+    {
+        **{
+            name: bindparam(name)
+            for name in ("operation_id", "user_id", "operation_type", "status", "completed_at")
+        },
+        "operation_metadata": bindparam(
+            "operation_metadata", type_=operations.c.operation_metadata.type
+        ),
+        "created_at": func.coalesce(
+            bindparam("created_at", type_=operations.c.created_at.type), func.now()
+        ),
+    }
 )
 
 
@@ -59,8 +82,9 @@ class PostgresSettingsRepository:
         self._conn = conn
 
     async def get(self, user_id: UUID) -> UserSyncSettings | None:
-        result = await self._conn.execute(select(settings).where(settings.c.user_id == user_id))
-        row = result.mappings().first()
+        """On the driver directly: every webhook delivery starts with this read."""
+        driver = await driver_connection(self._conn)
+        row = await driver.fetchrow(_SETTINGS, user_id)
         return None if row is None else mapping.settings_from_row(row)
 
     async def put(self, value: UserSyncSettings) -> None:
@@ -114,8 +138,7 @@ class PostgresOperationRepository:
         self._conn = conn
 
     async def add(self, operation: SyncOperation) -> None:
-        values = _or_now(mapping.operation_values(operation), "created_at")
-        await self._conn.execute(insert(operations).values(values))
+        await self._conn.execute(_ADD_OPERATION, mapping.operation_values(operation))
 
     async def get(self, operation_id: str) -> SyncOperation | None:
         return await self._one(select(operations).where(operations.c.operation_id == operation_id))

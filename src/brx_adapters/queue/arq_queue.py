@@ -11,12 +11,27 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from brx_domain.errors import DependencyUnavailable
 from brx_domain.usecases.common import QueueName
 
 _ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+
+# arq's own `enqueue_job` in one round trip instead of four (WATCH, EXISTS, MULTI/EXEC, and the
+# pipeline's connection checkout): the same keys, job encoding and expiry, and the same rule
+# that a job id already queued, running or with a kept result is refused. A script runs
+# atomically, so the WATCH is not needed.
+_ENQUEUE = """
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+"""
 
 
 def queue_names(namespace: str = "") -> list[str]:
@@ -30,6 +45,7 @@ class ArqTaskQueue:
     def __init__(self, settings: RedisSettings, *, namespace: str = "") -> None:
         self._settings, self.namespace = settings, namespace
         self._pool: ArqRedis | None = None
+        self._script: AsyncScript | None = None
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -49,14 +65,20 @@ class ArqTaskQueue:
     ) -> bool:
         try:
             pool = await self._pool_or_create()
-            queued = await pool.enqueue_job(
-                job, _job_id=job_id, _queue_name=self.namespace + queue, operation_id=job_id
+            script = self._script or pool.register_script(_ENQUEUE)
+            now = timestamp_ms()
+            encoded = serialize_job(
+                job, (), {"operation_id": job_id}, None, now, serializer=pool.job_serializer
+            )
+            queued = await script(
+                keys=[job_key_prefix + job_id, result_key_prefix + job_id, self.namespace + queue],
+                args=[pool.expires_extra_ms, encoded, now, job_id],
             )
         except _ERRORS as exc:
             raise DependencyUnavailable(
                 f"the job queue is unavailable ({type(exc).__name__})"
             ) from None
-        return queued is not None
+        return int(queued) == 1
 
     async def depth(self) -> dict[str, int]:
         """Jobs waiting (or deferred for a retry) per queue, by the queue's plain name."""
@@ -79,5 +101,7 @@ class ArqTaskQueue:
         if self._pool is None:
             async with self._lock:
                 if self._pool is None:
-                    self._pool = await create_pool(self._settings)
+                    pool = await create_pool(self._settings)
+                    self._script = pool.register_script(_ENQUEUE)
+                    self._pool = pool
         return self._pool

@@ -3,11 +3,14 @@ every route, each described once (the same table feeds the OpenAPI document)."""
 
 from __future__ import annotations
 
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import falcon
 import falcon.asgi
+import falcon.media
+import orjson
 
 from brx_app import metrics
 from brx_app.config import AppConfig
@@ -212,6 +215,16 @@ def _cors(config: AppConfig) -> list[Any]:
     ]
 
 
+def _use_orjson(app: falcon.asgi.App[Any, Any]) -> None:
+    """orjson for JSON media: a 100-item inventory page encodes several times faster than with
+    the standard library, and that encoding is a large share of the page's CPU."""
+    handler = falcon.media.JSONHandler(
+        dumps=partial(orjson.dumps, option=orjson.OPT_NON_STR_KEYS), loads=orjson.loads
+    )
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = handler
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = handler
+
+
 def create_app(container: Any = None) -> falcon.asgi.App[Any, Any]:
     """The API over `container` (production wiring from the environment when None)."""
     if container is None:
@@ -230,6 +243,7 @@ def create_app(container: Any = None) -> falcon.asgi.App[Any, Any]:
         LifespanMiddleware(container.runtime()),
     ]
     app = falcon.asgi.App(middleware=middleware)
+    _use_orjson(app)
     app.req_options.auto_parse_qs_csv = False
     app.req_options.strip_url_path_trailing_slash = True
     register_error_handlers(app)

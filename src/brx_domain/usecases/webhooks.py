@@ -51,10 +51,21 @@ class Receipt:
 async def receive_webhook(
     ports: Ports, user_id: UUID, body: bytes, signature: str | None
 ) -> Receipt:
-    """Authenticate, check freshness, store once by delivery id, queue; no stock is touched."""
+    """Authenticate, check freshness, store once by delivery id, queue; no stock is touched.
+    One unit of work from reading the secret to the commit: one transaction per delivery."""
     async with ports.uow() as uow:
-        settings = await uow.settings.get(user_id)
-    secret = _secret_of(ports, settings)
+        secret = _secret_of(ports, await uow.settings.get(user_id))
+        event, raw = _authentic_event(ports, body, signature, secret)
+        receipt, operation = await _store(ports, uow, user_id, event, raw)
+    if operation is not None and not event.is_test:
+        await dispatch(ports, operation)
+    return receipt
+
+
+def _authentic_event(
+    ports: Ports, body: bytes, signature: str | None, secret: str | None
+) -> tuple[OrderEvent, Mapping[str, Any]]:
+    """The signed, fresh event, or the one refusal; nothing is stored before this passes."""
     if secret is None or not signature_ok(body, signature, secret):
         raise Unauthenticated(REJECTED)
     try:
@@ -65,7 +76,7 @@ async def receive_webhook(
         raise InvalidInput("body", "must be a JSON object")
     event = parse_event(raw)
     _check_fresh(ports, event)
-    return await _store(ports, user_id, event, raw)
+    return event, raw
 
 
 def _secret_of(ports: Ports, settings: UserSyncSettings | None) -> str | None:
@@ -85,30 +96,30 @@ def _check_fresh(ports: Ports, event: OrderEvent) -> None:
         raise Unauthenticated(REJECTED)
 
 
-async def _store(ports: Ports, user_id: UUID, event: OrderEvent, raw: Mapping[str, Any]) -> Receipt:
+async def _store(
+    ports: Ports, uow: UnitOfWork, user_id: UUID, event: OrderEvent, raw: Mapping[str, Any]
+) -> tuple[Receipt, SyncOperation | None]:
+    """The delivery and its operation, committed together; a duplicate stores nothing."""
     delivery = WebhookDelivery(event.id, user_id, ports.clock.now(), dict(raw), event.mode)
-    async with ports.uow() as uow:
-        if not await uow.webhooks.add_if_new(delivery):
-            return Receipt(event.id, True, None)
-        operation = new_operation(
-            ports,
-            user_id,
-            OperationType.WEBHOOK,
-            JobName.APPLY_WEBHOOK,
-            QueueName.HIGH,
-            delivery_id=event.id,
+    if not await uow.webhooks.add_if_new(delivery):
+        return Receipt(event.id, True, None), None
+    operation = new_operation(
+        ports,
+        user_id,
+        OperationType.WEBHOOK,
+        JobName.APPLY_WEBHOOK,
+        QueueName.HIGH,
+        delivery_id=event.id,
+    )
+    if event.is_test:  # recorded for the seller to see, never applied to live stock
+        operation = operation.finished(
+            OperationStatus.COMPLETED,
+            ports.clock.now(),
+            result={"test_mode": True, "effect": "nothing"},
         )
-        if event.is_test:  # recorded for the seller to see, never applied to live stock
-            operation = operation.finished(
-                OperationStatus.COMPLETED,
-                ports.clock.now(),
-                result={"test_mode": True, "effect": "nothing"},
-            )
-        await uow.operations.add(operation)
-        await uow.commit()
-    if not event.is_test:
-        await dispatch(ports, operation)
-    return Receipt(event.id, False, operation.operation_id)
+    await uow.operations.add(operation)
+    await uow.commit()
+    return Receipt(event.id, False, operation.operation_id), operation
 
 
 async def apply_webhook(ports: Ports, operation_id: str) -> SyncOperation | None:
