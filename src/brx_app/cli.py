@@ -43,10 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--webhook-secret", default=None)
     sandbox.add_argument("--error-rate", type=float, default=0.0)
     sandbox.add_argument("--latency-ms", type=float, default=0.0)
-    sandbox.add_argument("--drop-rate", type=float, default=0.0,
-                         help="share of requests whose connection is closed without an answer")
-    sandbox.add_argument("--retry-after", choices=["absent", "seconds", "http-date"],
-                         default="seconds", help="Retry-After header on 429 answers")
+    sandbox.add_argument(
+        "--drop-rate",
+        type=float,
+        default=0.0,
+        help="share of requests whose connection is closed without an answer",
+    )
+    sandbox.add_argument(
+        "--retry-after",
+        choices=["absent", "seconds", "http-date"],
+        default="seconds",
+        help="Retry-After header on 429 answers",
+    )
 
     demo = sub.add_parser("demo", help="everything in one process on in-memory adapters")
     demo.add_argument("--host", default="127.0.0.1")
