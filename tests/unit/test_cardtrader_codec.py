@@ -166,3 +166,11 @@ async def test_orders_are_read_into_domain_orders_with_their_lines() -> None:
 async def test_an_unknown_order_filter_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
         await harness().gateway.for_token(TOKEN).orders(colour="blue")
+
+
+@pytest.mark.parametrize("graded", [None, 0, 1, False, True])
+def test_the_plain_export_shape_reads_like_the_general_one(graded: object) -> None:
+    raw = product(7, graded=graded, description="")
+    general = dict(raw, id=str(raw["id"]))  # a string id takes the long way
+
+    assert product_from(raw) == product_from(general)

@@ -104,3 +104,33 @@ class _Broken(httpx.AsyncByteStream):
     async def __aiter__(self):  # type: ignore[no-untyped-def]
         yield self.first
         raise httpx.ReadError("connection reset by peer")
+
+
+@pytest.mark.parametrize("chunk", [5, 64, 300, 1 << 20])
+def test_commas_and_braces_inside_strings_and_nested_arrays_never_split_an_element(
+    chunk: int,
+) -> None:
+    items = [
+        {"id": i, "description": 'a "},{" in text \\ },{', "images": [{"u": "x"}, {"u": "y"}]}
+        for i in range(40)
+    ]
+
+    assert read_all(json.dumps(items, separators=(",", ":")), chunk=chunk) == items
+
+
+def test_values_orjson_refuses_are_still_decoded_by_json() -> None:
+    text = '[{"id": 1, "big": 123456789012345678901234567890}, {"id": 2, "x": NaN}, {"id": 3}]'
+
+    decoded = read_all(text, chunk=1 << 20)
+
+    assert [e["id"] for e in decoded] == [1, 2, 3]  # type: ignore[index]
+    assert decoded[0]["big"] == 123456789012345678901234567890  # type: ignore[index]
+
+
+def test_batches_hold_only_what_one_read_brought_in() -> None:
+    items = [{"id": i, "name": "x" * 50} for i in range(2000)]
+    reader = ArrayReader(io.BytesIO(json.dumps(items).encode()), chunk=4096)
+
+    sizes = [len(batch) for batch in reader.batches()]
+
+    assert sum(sizes) == 2000 and max(sizes) < 4096 // 60

@@ -33,6 +33,37 @@ class UnexpectedAnswer(MarketplaceUnavailable):
 def product_from(raw: object) -> RemoteProduct:
     """An export element or a write's `resource`: `price_cents` or `price {cents}`,
     `properties_hash` or `properties`, `graded` as null / 0 / false / true."""
+    if type(raw) is dict:
+        plain = _plain_export_product(raw)
+        if plain is not None:
+            return plain
+    return _any_product(raw)
+
+
+def _plain_export_product(raw: dict[str, Any]) -> RemoteProduct | None:
+    """The export's usual shape, every field of its plain JSON type, read without the
+    conversions (a quarter million times per sync); None sends anything else the long way."""
+    pid, blueprint, quantity = raw.get("id"), raw.get("blueprint_id"), raw.get("quantity")
+    cents, props, graded = raw.get("price_cents"), raw.get("properties_hash"), raw.get("graded")
+    description, user_data = raw.get("description"), raw.get("user_data_field")
+    if (
+        type(pid) is int
+        and type(blueprint) is int
+        and type(quantity) is int
+        and type(cents) is int
+        and type(props) is dict
+        and (graded is None or type(graded) is bool or type(graded) is int)
+        and (description is None or type(description) is str)
+        and (user_data is None or type(user_data) is str)
+    ):
+        return RemoteProduct(
+            pid, blueprint, quantity, cents, Properties.trusted(props),
+            description or None, user_data or None, None if graded is None else bool(graded),
+        )  # fmt: skip
+    return None
+
+
+def _any_product(raw: object) -> RemoteProduct:
     if not isinstance(raw, Mapping):
         raise UnexpectedAnswer("CardTrader sent a product that is not an object")
     try:

@@ -1,7 +1,8 @@
-"""The product export: one download into a spooled file, then one product decoded at a time.
+"""The product export: one download into a spooled file, then decoded a slice at a time.
 
 A 250k-product export is ~150 MB of JSON; `json.loads` of it plus the bytes would need several
-times that. Here only the bytes (on disk past `SPOOL_IN_MEMORY`) and one product are held.
+times that. Here only the bytes (on disk past `SPOOL_IN_MEMORY`) and one slice of about
+`READ_CHUNK` (a couple of thousand products) are held.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import IO, Any
 
 import httpx
+import orjson
 
 from brx_adapters.cardtrader.codec import UnexpectedAnswer, product_from
 from brx_adapters.cardtrader.transport import Channel
@@ -21,18 +23,28 @@ from brx_domain.sync import RemoteProduct
 
 SPOOL_IN_MEMORY = 16 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
-YIELD_EVERY = 500  # products decoded between two chances for other tasks to run
+# Products converted between two chances for other tasks to run: the chunk being written
+# waits that long for each of its database round trips, so keep it short (~1 ms).
+YIELD_EVERY = 100
+_CUT_ATTEMPTS = 4  # `},{` candidates tried (nested arrays of objects) before one by one
 _WS = " \t\r\n"
 
 
 class ArrayReader:
-    """Decodes the elements of a JSON array from a binary file without loading all of it."""
+    """Decodes the elements of a JSON array from a binary file without loading all of it.
+
+    Whole elements already in the buffer are decoded in one `orjson.loads` per slice (the
+    per-element Python overhead was a third of the decoding); an element crossing the end of
+    the buffer, or a slice orjson refuses (NaN, huge integers), is decoded element by element
+    with `json` as before. Memory: one slice, ~`chunk`.
+    """
 
     def __init__(self, stream: IO[bytes], chunk: int = READ_CHUNK) -> None:
         self._stream, self._chunk = stream, chunk
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._json = json.JSONDecoder()
         self._buf, self._pos, self._eof = "", 0, False
+        self._slices_work = True  # until a slice of this buffer fails: then one by one
         self.bytes_read = 0
 
     @property
@@ -41,19 +53,46 @@ class ArrayReader:
         return max(0, self.bytes_read - (len(self._buf) - self._pos))
 
     def __iter__(self) -> Iterator[Any]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[Any]]:
+        """The elements in order, in lists of those that were whole in the buffer."""
         if self._next_char() != "[":
             raise UnexpectedAnswer("CardTrader's export is not a JSON array")
         self._pos += 1
         if self._next_char() == "]":
             return
         while True:
-            yield self._element()
+            yield self._whole_elements() or [self._element()]
             separator = self._next_char()
             self._pos += 1
             if separator == "]":
                 return
             if separator != ",":
                 raise UnexpectedAnswer("CardTrader's export is not a well-formed JSON array")
+
+    def _whole_elements(self) -> list[Any]:
+        """Every element up to the last `},{` in the buffer that parses as an array's end.
+
+        A `},{` inside a string or a nested array can never close the array we build around
+        the slice (the parser would still be in the string or the nested value), so a slice
+        that parses holds exactly whole top-level elements. [] when no cut works.
+        """
+        buf, start = self._buf, self._pos
+        cut = len(buf)
+        for _ in range(_CUT_ATTEMPTS if self._slices_work else 0):
+            cut = buf.rfind("},{", start, cut)
+            if cut < 0:
+                return []
+            try:
+                batch = orjson.loads("[" + buf[start : cut + 1] + "]")
+            except orjson.JSONDecodeError:
+                continue
+            self._pos = cut + 1
+            return batch if isinstance(batch, list) else []
+        self._slices_work = False
+        return []
 
     def _element(self) -> Any:
         self._next_char()
@@ -87,7 +126,7 @@ class ArrayReader:
         self.bytes_read += len(data)
         self._eof = not data
         self._buf = self._buf[self._pos :] + self._utf8.decode(data, final=self._eof)
-        self._pos = 0
+        self._pos, self._slices_work = 0, True
 
 
 class StreamedExport:
@@ -113,14 +152,14 @@ class StreamedExport:
         reader = ArrayReader(self._body)
         count = 0
         try:
-            for raw in reader:
-                count += 1
-                if count % YIELD_EVERY == 0:
-                    self.expected_total = max(
-                        count, count * self.size // max(1, reader.bytes_consumed)
-                    )
-                    await asyncio.sleep(0)
-                yield product_from(raw)
+            for batch in reader.batches():
+                count += len(batch)
+                self.expected_total = max(count, count * self.size // max(1, reader.bytes_consumed))
+                for index, raw in enumerate(batch, 1):
+                    if index % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)
+                    yield product_from(raw)
+                await asyncio.sleep(0)
             self.expected_total = count
         finally:
             self._body.close()

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -111,24 +112,35 @@ _DRY_RUN = text(
 )
 
 
+# `json.dumps` with options builds a new encoder per call, which cost more than the encoding
+# itself for a quarter million small property objects; orjson is ~7x quicker still.
+_plain_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _properties_json(values: dict[str, Any]) -> str:
+    """jsonb text for COPY; what orjson refuses (non-string keys, huge integers) goes to json."""
+    try:
+        return orjson.dumps(values).decode()
+    except TypeError:
+        return _plain_json(values)
+
+
 def stage_records(products: Sequence[RemoteProduct]) -> list[tuple[Any, ...]]:
     """One record per (blueprint, external id), the last copy winning (as the domain plans)."""
-    latest: dict[tuple[int, str], RemoteProduct] = {}
-    for product in products:
-        latest[(product.blueprint_id, product.external_stock_id)] = product
-    return [
-        (
+    latest: dict[tuple[int, str], tuple[Any, ...]] = {}
+    for p in products:
+        external_id = p.external_stock_id
+        latest[(p.blueprint_id, external_id)] = (
             p.blueprint_id,
-            p.external_stock_id,
+            external_id,
             p.quantity,
             p.price_cents,
-            json.dumps(p.properties.to_dict(), separators=(",", ":"), ensure_ascii=False),
+            _properties_json(p.properties.to_dict()),
             p.description,
             p.user_data_field,
             p.graded,
         )
-        for p in latest.values()
-    ]
+    return list(latest.values())
 
 
 async def copy_to_stage(conn: AsyncConnection, records: list[tuple[Any, ...]]) -> None:
