@@ -3,8 +3,8 @@ filter each through the catalogue, upsert it set-based, write progress, then rem
 CardTrader no longer lists (behind the deletion guard).
 
 Reading the export (CPU in this process) and writing a chunk (the database's work) overlap:
-one chunk is written while the next is parsed, so on a small machine both cores work. At most
-two chunks are held at once, whatever the export's size.
+one chunk is written while the next is parsed and looked up in the catalogue, so on a small
+machine both cores work. At most two chunks are held at once, whatever the export's size.
 """
 
 from __future__ import annotations
@@ -60,9 +60,7 @@ class Importer:
             async for product in self.export:
                 chunk.append(product)
                 if len(chunk) >= size:
-                    if writing is not None:
-                        await writing
-                    writing = asyncio.create_task(self._chunk(chunk))
+                    writing = await self._hand_over(chunk, writing)
                     chunk = []
             if writing is not None:
                 await writing
@@ -71,14 +69,26 @@ class Importer:
                 writing.cancel()
                 await asyncio.gather(writing, return_exceptions=True)
         if chunk or self.progress.processed_chunks == 0:
-            await self._chunk(chunk)
+            await self._write(chunk, await self._known(chunk))
         deleted = await self._remove_vanished()
         self.progress = self.progress.finished(deleted=deleted, chunk_size=size)
         await self._save_progress()
         return self.progress
 
-    async def _chunk(self, chunk: list[RemoteProduct]) -> None:
-        known = await self.ports.catalogue.known({p.blueprint_id for p in chunk})
+    async def _hand_over(
+        self, chunk: list[RemoteProduct], previous: asyncio.Task[None] | None
+    ) -> asyncio.Task[None]:
+        """Look the chunk up in the catalogue while the previous one is still being written
+        (the lookup is off the chain of writes), then start writing it once that one is done."""
+        known = await self._known(chunk)
+        if previous is not None:
+            await previous
+        return asyncio.create_task(self._write(chunk, known))
+
+    async def _known(self, chunk: list[RemoteProduct]) -> set[int]:
+        return await self.ports.catalogue.known({p.blueprint_id for p in chunk})
+
+    async def _write(self, chunk: list[RemoteProduct], known: set[int]) -> None:
         kept = [p for p in chunk if p.blueprint_id in known]
         skipped = len(chunk) - len(kept)
         room = self.ports.settings.skipped_examples - len(self.skipped_examples)
@@ -123,8 +133,15 @@ class Importer:
         return len(absent)
 
     async def _save_progress(self) -> None:
-        await ensure_latest_bulk_sync(self.ports, self.operation)
+        """One unit of work per chunk: check this sync was not superseded, then save."""
+        operation = self.operation
         async with self.ports.uow() as uow:
-            current = await uow.operations.get(self.operation.operation_id) or self.operation
+            if operation.operation_type is OperationType.BULK_SYNC:
+                latest = await uow.operations.latest(operation.user_id, OperationType.BULK_SYNC)
+                if latest is not None and latest.operation_id != operation.operation_id:
+                    raise SyncInProgress(
+                        f"bulk sync {operation.operation_id} was replaced by a newer one"
+                    )
+            current = await uow.operations.get(operation.operation_id) or operation
             await uow.operations.save(current.with_progress(self.progress))
             await uow.commit()
