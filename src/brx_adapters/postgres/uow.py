@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from brx_adapters.postgres.errors import translated
 from brx_adapters.postgres.inventory import PostgresInventoryRepository
@@ -35,16 +35,10 @@ class PostgresUnitOfWork:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
-        self._tx: AsyncTransaction | None = None
 
     @translated
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
-        try:
-            self._tx = await conn.begin()
-        except BaseException:
-            await conn.close()
-            raise
         self._conn = conn
         self.items = PostgresInventoryRepository(conn)
         self.ledger = PostgresLedgerRepository(conn)
@@ -60,32 +54,26 @@ class PostgresUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Closing rolls back whatever was not committed. The transaction begins with the first
+        statement (SQLAlchemy's autobegin), so a unit of work that only ran a driver-level read
+        never sends BEGIN or ROLLBACK at all."""
         conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            await self._end()
-        finally:
+        if conn is not None:
             await conn.close()
 
     @translated
     async def commit(self) -> None:
-        """Commit and start a fresh transaction, so the unit of work stays usable."""
+        """Commit; the next statement begins a fresh transaction, so the unit of work stays
+        usable."""
         conn = self._require()
-        if self._tx is not None and self._tx.is_active:
-            await self._tx.commit()
-        self._tx = await conn.begin()
+        if conn.in_transaction():
+            await conn.commit()
 
     async def rollback(self) -> None:
         """Undo everything since the last commit; the unit of work stays usable."""
         conn = self._require()
-        await self._end()
-        self._tx = await conn.begin()
-
-    async def _end(self) -> None:
-        if self._tx is not None and self._tx.is_active:
-            await self._tx.rollback()
-        self._tx = None
+        if conn.in_transaction():
+            await conn.rollback()
 
     def _require(self) -> AsyncConnection:
         if self._conn is None:

@@ -18,6 +18,7 @@ def _time(value: datetime | None) -> str | None:
 
 
 def item_json(item: InventoryItem) -> dict[str, Any]:
+    updated_at = item.updated_at  # inlined: this runs 100 times per inventory page
     return {
         "id": item.id,
         "blueprint_id": item.blueprint_id,
@@ -28,7 +29,7 @@ def item_json(item: InventoryItem) -> dict[str, Any]:
         "description": item.description,
         "user_data_field": item.user_data_field,
         "graded": item.graded,
-        "updated_at": _time(item.updated_at),
+        "updated_at": updated_at.isoformat() if updated_at is not None else None,
     }
 
 
