@@ -99,7 +99,7 @@ class StockMachine(RuleBasedStateMachine):
                 assert _ledger_total(self.world, item.id) == item.quantity
 
 
-StockMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=30)
+StockMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=50)  # defaults
 TestStockMachine = StockMachine.TestCase
 
 
