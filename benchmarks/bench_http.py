@@ -97,6 +97,7 @@ def adapter_app(dsn: str) -> Any:
     import falcon.asgi
 
     from brx_adapters.postgres import PostgresUnitOfWorkFactory, create_engine
+    from brx_app.http.app import use_orjson
     from brx_app.http.present import item_json
     from brx_domain.usecases.inventory import list_inventory
 
@@ -113,6 +114,7 @@ def adapter_app(dsn: str) -> Any:
             }
 
     app = falcon.asgi.App()
+    use_orjson(app)  # the project's JSON media handler: item_json leaves datetimes to it
     app.add_route("/api/v1/sync/inventory/{user_id}", Inventory())
     return app
 

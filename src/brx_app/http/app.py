@@ -215,7 +215,7 @@ def _cors(config: AppConfig) -> list[Any]:
     ]
 
 
-def _use_orjson(app: falcon.asgi.App[Any, Any]) -> None:
+def use_orjson(app: falcon.asgi.App[Any, Any]) -> None:
     """orjson for JSON media: a 100-item inventory page encodes several times faster than with
     the standard library, and that encoding is a large share of the page's CPU."""
     handler = falcon.media.JSONHandler(
@@ -243,7 +243,7 @@ def create_app(container: Any = None) -> falcon.asgi.App[Any, Any]:
         LifespanMiddleware(container.runtime()),
     ]
     app = falcon.asgi.App(middleware=middleware)
-    _use_orjson(app)
+    use_orjson(app)
     app.req_options.auto_parse_qs_csv = False
     app.req_options.strip_url_path_trailing_slash = True
     register_error_handlers(app)

@@ -1,7 +1,8 @@
 """Domain objects to the JSON the API documents (field names exactly as in the seed).
 
 Plain dicts rather than model instances: the inventory page is the hot path, and the response
-models in `schemas` check these shapes in the tests."""
+models in `schemas` check these shapes in the tests. Values are what the app's JSON handler
+(orjson) encodes: datetimes may stay datetimes."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def _time(value: datetime | None) -> str | None:
 
 
 def item_json(item: InventoryItem) -> dict[str, Any]:
-    updated_at = item.updated_at  # inlined: this runs 100 times per inventory page
+    """`updated_at` stays a datetime: the app's orjson handler writes it exactly as isoformat()
+    would, in C, and that call was half of this function's cost (100 per inventory page)."""
     return {
         "id": item.id,
         "blueprint_id": item.blueprint_id,
@@ -29,7 +31,7 @@ def item_json(item: InventoryItem) -> dict[str, Any]:
         "description": item.description,
         "user_data_field": item.user_data_field,
         "graded": item.graded,
-        "updated_at": updated_at.isoformat() if updated_at is not None else None,
+        "updated_at": item.updated_at,
     }
 
 
