@@ -118,7 +118,7 @@ def test_commas_and_braces_inside_strings_and_nested_arrays_never_split_an_eleme
     assert read_all(json.dumps(items, separators=(",", ":")), chunk=chunk) == items
 
 
-def test_values_orjson_refuses_are_still_decoded_by_json() -> None:
+def test_nan_and_integers_beyond_64_bits_decode_exactly() -> None:
     text = '[{"id": 1, "big": 123456789012345678901234567890}, {"id": 2, "x": NaN}, {"id": 3}]'
 
     decoded = read_all(text, chunk=1 << 20)
@@ -134,3 +134,12 @@ def test_batches_hold_only_what_one_read_brought_in() -> None:
     sizes = [len(batch) for batch in reader.batches()]
 
     assert sum(sizes) == 2000 and max(sizes) < 4096 // 60
+
+
+def test_a_pretty_printed_export_is_still_decoded_in_slices() -> None:
+    items = [{"id": i, "props": {"a": [1, {"b": 2}]}} for i in range(500)]
+    reader = ArrayReader(io.BytesIO(json.dumps(items, indent=2).encode()), chunk=8192)
+
+    batches = list(reader.batches())
+
+    assert [e for b in batches for e in b] == items and len(batches) < 100

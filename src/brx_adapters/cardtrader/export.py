@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import IO, Any
 
 import httpx
-import orjson
 
 from brx_adapters.cardtrader.codec import UnexpectedAnswer, product_from
 from brx_adapters.cardtrader.transport import Channel
@@ -33,10 +32,10 @@ _WS = " \t\r\n"
 class ArrayReader:
     """Decodes the elements of a JSON array from a binary file without loading all of it.
 
-    Whole elements already in the buffer are decoded in one `orjson.loads` per slice (the
+    Whole elements already in the buffer are decoded in one `json.loads` per slice (the
     per-element Python overhead was a third of the decoding); an element crossing the end of
-    the buffer, or a slice orjson refuses (NaN, huge integers), is decoded element by element
-    with `json` as before. Memory: one slice, ~`chunk`.
+    the buffer is decoded on its own once more bytes are read. Not orjson: it reads integers
+    beyond 64 bits as floats. Memory: one slice, ~`chunk`.
     """
 
     def __init__(self, stream: IO[bytes], chunk: int = READ_CHUNK) -> None:
@@ -73,21 +72,23 @@ class ArrayReader:
                 raise UnexpectedAnswer("CardTrader's export is not a well-formed JSON array")
 
     def _whole_elements(self) -> list[Any]:
-        """Every element up to the last `},{` in the buffer that parses as an array's end.
+        """Every element up to the last `}`,`{` boundary in the buffer that parses as an
+        array's end.
 
-        A `},{` inside a string or a nested array can never close the array we build around
+        A boundary inside a string or a nested array can never close the array we build around
         the slice (the parser would still be in the string or the nested value), so a slice
-        that parses holds exactly whole top-level elements. [] when no cut works.
+        that parses holds exactly whole top-level elements. [] when no boundary works; then
+        the rest of this buffer is read one element at a time (never rescanned per element).
         """
         buf, start = self._buf, self._pos
         cut = len(buf)
         for _ in range(_CUT_ATTEMPTS if self._slices_work else 0):
-            cut = buf.rfind("},{", start, cut)
+            cut = _last_boundary(buf, start, cut)
             if cut < 0:
-                return []
+                break
             try:
-                batch = orjson.loads("[" + buf[start : cut + 1] + "]")
-            except orjson.JSONDecodeError:
+                batch = json.loads("[" + buf[start : cut + 1] + "]")
+            except ValueError:
                 continue
             self._pos = cut + 1
             return batch if isinstance(batch, list) else []
@@ -129,6 +130,25 @@ class ArrayReader:
         self._pos, self._slices_work = 0, True
 
 
+def _last_boundary(buf: str, start: int, end: int) -> int:
+    """Index of the `}` of the last `}` `,` `{` (blanks allowed between) in buf[start:end]."""
+    brace = buf.rfind("{", start, end)
+    while brace > start:
+        before = _skip_blanks_back(buf, brace - 1, start)
+        if buf[before] == ",":
+            close = _skip_blanks_back(buf, before - 1, start)
+            if buf[close] == "}":
+                return close
+        brace = buf.rfind("{", start, brace)
+    return -1
+
+
+def _skip_blanks_back(buf: str, index: int, start: int) -> int:
+    while index > start and buf[index] in _WS:
+        index -= 1
+    return index
+
+
 class StreamedExport:
     """`ProductExport` over the downloaded body; iterate once. `expected_total` is estimated
     from the bytes decoded so far and becomes exact at the end."""
@@ -153,13 +173,15 @@ class StreamedExport:
         count = 0
         try:
             for batch in reader.batches():
-                count += len(batch)
-                self.expected_total = max(count, count * self.size // max(1, reader.bytes_consumed))
-                for index, raw in enumerate(batch, 1):
-                    if index % YIELD_EVERY == 0:
+                self.expected_total = max(
+                    count + len(batch),
+                    (count + len(batch)) * self.size // max(1, reader.bytes_consumed),
+                )
+                for raw in batch:
+                    count += 1
+                    if count % YIELD_EVERY == 0:
                         await asyncio.sleep(0)
                     yield product_from(raw)
-                await asyncio.sleep(0)
             self.expected_total = count
         finally:
             self._body.close()
