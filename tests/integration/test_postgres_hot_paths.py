@@ -1,0 +1,122 @@
+"""The API's hot paths on the real services: the one-statement inventory page, the pool's
+cheap checkout guard (instead of pre-ping), and arq's enqueue as one Redis script."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import Job
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from brx_adapters.postgres import PostgresUnitOfWorkFactory
+from brx_adapters.queue import ArqTaskQueue
+from brx_domain.usecases.common import QueueName
+from tests.contracts.fixtures import add_items, new_item
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_page_past_the_end_is_empty_and_still_counts_the_total(
+    uow_factory: PostgresUnitOfWorkFactory,
+) -> None:
+    user = uuid.uuid4()
+    await add_items(uow_factory, *(new_item(user, external_stock_id=str(n)) for n in range(3)))
+
+    async with uow_factory() as uow:
+        page = await uow.items.list(user, 10, 50)
+
+    assert page == ([], 3)
+
+
+async def test_a_page_shows_the_units_own_uncommitted_items(
+    uow_factory: PostgresUnitOfWorkFactory,
+) -> None:
+    user = uuid.uuid4()
+    async with uow_factory() as uow:
+        added = await uow.items.add(new_item(user, external_stock_id="9"))
+        items, total = await uow.items.list(user, 10, 0)
+
+    async with uow_factory() as uow:
+        after_rollback = await uow.items.list(user, 10, 0)
+
+    assert ([i.id for i in items], total) == ([added.id], 1)
+    assert after_rollback == ([], 0)
+
+
+async def test_a_connection_killed_while_idle_is_replaced_without_an_error(
+    engine: AsyncEngine, uow_factory: PostgresUnitOfWorkFactory, postgres_url: str
+) -> None:
+    user = uuid.uuid4()
+    await add_items(uow_factory, new_item(user, external_stock_id="1"))
+    await _kill_pooled_backends(postgres_url)
+
+    async with uow_factory() as uow:
+        _, total = await uow.items.list(user, 10, 0)
+
+    assert total == 1
+
+
+async def _kill_pooled_backends(postgres_url: str) -> None:
+    """Terminate this database's brx-sync backends, as a Postgres restart would."""
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = 'brx-sync'"
+            " AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert killed >= 1
+    await asyncio.sleep(0.2)  # let the client side see the closed sockets
+
+
+@pytest.fixture
+async def queue(redis_url: str, redis_prefix: str) -> AsyncIterator[ArqTaskQueue]:
+    queue = ArqTaskQueue.from_url(redis_url, namespace=redis_prefix)
+    yield queue
+    await queue.close()
+
+
+@pytest.fixture
+async def arq_redis(redis_url: str) -> AsyncIterator[ArqRedis]:
+    client: ArqRedis = ArqRedis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def test_an_enqueued_job_reads_back_through_arq_as_arq_would_have_stored_it(
+    queue: ArqTaskQueue, arq_redis: ArqRedis, redis_prefix: str
+) -> None:
+    job_id = f"op-{uuid.uuid4()}"
+    try:
+        assert await queue.enqueue("push_update", job_id=job_id, queue=QueueName.HIGH.value)
+
+        info = await Job(job_id, arq_redis, _queue_name=redis_prefix + QueueName.HIGH.value).info()
+        ttl = await arq_redis.pttl(job_key_prefix + job_id)
+    finally:
+        await arq_redis.delete(job_key_prefix + job_id)
+
+    assert info is not None
+    assert (info.function, info.args, info.kwargs) == ("push_update", (), {"operation_id": job_id})
+    assert 0 < ttl <= 86_400_000  # arq's default expiry for a job that is not deferred
+
+
+async def test_a_job_whose_result_is_still_kept_is_not_queued_again(
+    queue: ArqTaskQueue, arq_redis: ArqRedis
+) -> None:
+    job_id = f"op-{uuid.uuid4()}"
+    await arq_redis.set(result_key_prefix + job_id, b"done", px=60_000)
+    try:
+        queued = await queue.enqueue("push_update", job_id=job_id, queue=QueueName.HIGH.value)
+    finally:
+        await arq_redis.delete(result_key_prefix + job_id, job_key_prefix + job_id)
+
+    assert queued is False
+    assert (await queue.depth())["brx:high"] == 0
