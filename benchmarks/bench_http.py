@@ -10,7 +10,7 @@
 
 Each server runs in its own process; the load generator is raw asyncio sockets (uvloop) so it
 costs the servers as little CPU as possible. Knobs: BRX_BENCH_PG, BRX_BENCH_REDIS,
-BRX_BENCH_SECONDS (8), BRX_BENCH_CONNECTIONS (50), BRX_BENCH_ROUNDS (6: the inventory servers take
+BRX_BENCH_SECONDS (8), BRX_BENCH_CONNECTIONS (50), BRX_BENCH_ROUNDS (10: the inventory servers take
 turns in short slices so the shared machine's background load falls on each alike).
 """
 
@@ -32,7 +32,7 @@ SERVER = os.environ.get("BRX_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BRX_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 SECONDS = float(os.environ.get("BRX_BENCH_SECONDS", "8"))
 CONNECTIONS = int(os.environ.get("BRX_BENCH_CONNECTIONS", "50"))
-ROUNDS = int(os.environ.get("BRX_BENCH_ROUNDS", "6"))
+ROUNDS = int(os.environ.get("BRX_BENCH_ROUNDS", "10"))
 ITEMS = 100
 TARGET_RATIO, TARGET_P99_MS = 0.8, 10.0
 

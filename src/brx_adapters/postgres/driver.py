@@ -10,6 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 async def driver_connection(conn: AsyncConnection) -> Any:
     """The same physical connection (and so the same transaction, when one was begun): a read
-    made here sees the unit of work's own uncommitted writes."""
+    made here sees the unit of work's own uncommitted writes. A live connection is a plain
+    attribute read; only one that needs revalidating takes SQLAlchemy's async path."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        return sync.connection.driver_connection
     raw = await conn.get_raw_connection()
     return raw.driver_connection
