@@ -7,7 +7,6 @@ import json
 import time
 from typing import Any
 
-import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -35,7 +34,6 @@ def create_engine(url: str, *, pool_size: int, max_overflow: int) -> AsyncEngine
         max_overflow=max_overflow,
         pool_recycle=1800,
         json_serializer=_dumps,
-        json_deserializer=orjson.loads,
         connect_args={"server_settings": {"application_name": "brx-sync"}},
     )
     _guard_checkouts(engine)
