@@ -4,8 +4,10 @@ cheap checkout guard (instead of pre-ping), and arq's enqueue as one Redis scrip
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import asyncpg
 import pytest
@@ -15,7 +17,9 @@ from arq.jobs import Job
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from brx_adapters.postgres import PostgresUnitOfWorkFactory
+from brx_adapters.postgres.engine import _loads
 from brx_adapters.queue import ArqTaskQueue
+from brx_domain.inventory import Properties
 from brx_domain.usecases.common import QueueName
 from tests.contracts.fixtures import add_items, new_item
 
@@ -47,6 +51,36 @@ async def test_a_page_shows_the_units_own_uncommitted_items(
 
     assert ([i.id for i in items], total) == ([added.id], 1)
     assert after_rollback == ([], 0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"condition": "Near Mint", "mtg_foil": false, "n": 18446744073709551615, "x": null}',
+        '{"n": 1180591620717411303425}',
+        '{"price": 1.5, "big": 1e400}',
+        '{"nested": {"n": 1180591620717411303425}, "list": [1, 2]}',
+        '[1, "two"]',
+        '"text"',
+    ],
+)
+def test_jsonb_decodes_exactly_as_the_standard_library_does(text: str) -> None:
+    assert _loads(text) == json.loads(text)
+
+
+async def test_properties_with_an_integer_beyond_64_bits_come_back_exactly(
+    uow_factory: PostgresUnitOfWorkFactory,
+) -> None:
+    user, huge = uuid.uuid4(), 2**70 + 1
+    await add_items(
+        uow_factory,
+        replace(new_item(user), properties=Properties.trusted({"serial": huge, "ratio": 0.1})),
+    )
+
+    async with uow_factory() as uow:
+        (item,), _ = await uow.items.list(user, 10, 0)
+
+    assert dict(item.properties.values) == {"serial": huge, "ratio": 0.1}
 
 
 async def test_a_connection_killed_while_idle_is_replaced_without_an_error(

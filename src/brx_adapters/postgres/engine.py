@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -34,6 +35,7 @@ def create_engine(url: str, *, pool_size: int, max_overflow: int) -> AsyncEngine
         max_overflow=max_overflow,
         pool_recycle=1800,
         json_serializer=_dumps,
+        json_deserializer=_loads,
         connect_args={"server_settings": {"application_name": "brx-sync"}},
     )
     _guard_checkouts(engine)
@@ -42,6 +44,26 @@ def create_engine(url: str, *, pool_size: int, max_overflow: int) -> AsyncEngine
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+_EXACT = (str, bool, int, type(None))
+
+
+def _loads(text: str) -> Any:
+    """jsonb to Python exactly as `json.loads` would, faster for the common flat object (an
+    inventory page decodes 100 `properties`): orjson first, kept only when every value is of a
+    type it reads exactly. A float may be an integer beyond 64 bits that orjson rounded, a nested
+    value is not checked, and orjson refuses a few things json accepts: all go to json."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+    if type(value) is not dict:
+        return json.loads(text)
+    for item in value.values():
+        if type(item) not in _EXACT:
+            return json.loads(text)
+    return value
 
 
 def _guard_checkouts(engine: AsyncEngine) -> None:
