@@ -42,11 +42,20 @@ def record_to_dict(record: logging.LogRecord) -> dict[str, Any]:
     return out
 
 
+def _cached_dict(record: logging.LogRecord) -> dict[str, Any]:
+    """`record_to_dict`, built once per record however many handlers read it."""
+    cached: dict[str, Any] | None = getattr(record, "_brx_dict", None)
+    if cached is None:
+        cached = record_to_dict(record)
+        record._brx_dict = cached
+    return cached
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: what log shippers parse without a regex."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(record_to_dict(record), default=str)
+        return json.dumps(_cached_dict(record), default=str)
 
 
 class RequestIdFilter(logging.Filter):
@@ -67,7 +76,7 @@ class RingBufferHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            entry = record_to_dict(record)
+            entry = dict(_cached_dict(record))
             entry.pop("traceback", None)  # operators see the type; stack traces stay in logs
             self.records.append(entry)
         except Exception:  # a log handler must never break the caller
