@@ -72,8 +72,7 @@ _LANGUAGE_ALIASES: dict[str, str] = {
     "ja": "jp",
     "ko": "kr",
     "cs": "cz",
-    "zh_cn": "zh-CN",
-    "zh_tw": "zh-TW",
+    # keys are lower case with "-" (see normalize_language); codes map to themselves above
     "zhs": "zh-CN",
     "zht": "zh-TW",
     "english": "en",
@@ -106,8 +105,7 @@ def normalize_condition(value: object, field_name: str = "condition") -> str:
 
 def normalize_language(value: object, field_name: str = "mtg_language") -> str:
     if isinstance(value, str):
-        found = _LANGUAGE_ALIASES.get(value.strip().lower().replace("-", "_").replace("_", "-"))
-        found = found or _LANGUAGE_ALIASES.get(value.strip().lower().replace("-", "_"))
+        found = _LANGUAGE_ALIASES.get(value.strip().lower().replace("_", "-"))  # zh_CN = zh-CN
         if found:
             return found
     raise InvalidInput(field_name, f"unknown language {value!r}; expected one of {list(LANGUAGES)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -101,8 +102,6 @@ async def dispatch(ports: Ports, operation: SyncOperation) -> bool:
 async def requeue_pending(ports: Ports, *, older_than_seconds: float = 60, limit: int = 500) -> int:
     """Enqueue again every pending operation old enough to have been lost (idempotent: the
     queue drops a job id it already holds, and every job checks its operation first)."""
-    from datetime import timedelta
-
     cutoff = ports.clock.now() - timedelta(seconds=older_than_seconds)
     async with ports.uow() as uow:
         pending = await uow.operations.pending(cutoff, limit)

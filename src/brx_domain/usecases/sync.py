@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from brx_domain.errors import DomainError, NotFound, SyncInProgress
+from brx_domain.errors import NotFound, SyncInProgress
 from brx_domain.ports import Marketplace
 from brx_domain.sync import (
     OperationStatus,
@@ -85,18 +85,15 @@ async def request_reconciliation(
 
 
 async def run_bulk_sync(ports: Ports, operation_id: str) -> SyncOperation | None:
-    """Import everything; the user ends `active`, or `error` with a readable `last_error`."""
-    result: SyncOperation | None = None
-    try:
-        result = await run_operation(
-            ports,
-            operation_id,
-            lambda op: _import(
-                ports, op, ImportOptions(force=bool(op.metadata["job"]["args"].get("force")))
-            ),
-        )
-    except DomainError:
-        raise  # transient: the worker retries; the user stays initial_sync meanwhile
+    """Import everything; the user ends `active`, or `error` with a readable `last_error`.
+    Transient errors propagate for the worker to retry; the user stays `initial_sync`."""
+    result = await run_operation(
+        ports,
+        operation_id,
+        lambda op: _import(
+            ports, op, ImportOptions(force=bool(op.metadata["job"]["args"].get("force")))
+        ),
+    )
     if result is not None:
         await _settle_user(ports, result)
     return result
