@@ -40,8 +40,8 @@ CHUNK = 5000
 TARGET_RATIO, TARGET_MB = 1.5, 512
 SANDBOX = """
 import sys
-from brx_app.sandbox import SandboxState
-from brx_app.sandbox.server import serve_forever
+from cardtrader_sandbox import SandboxState
+from cardtrader_sandbox.server import serve_forever
 serve_forever(SandboxState(tokens=[sys.argv[1]], products=int(sys.argv[2]), seed=42),
               "127.0.0.1", int(sys.argv[3]))
 """

@@ -1,7 +1,7 @@
 -- The shop's card catalogue for docker compose: a small, read-only stand-in for cards_db.
 -- Run by the MariaDB entrypoint on first start, inside MARIADB_DATABASE (cards_db).
 --
--- It mirrors the CardTrader sandbox's fixed blueprint layout (src/brx_app/sandbox/catalogue.py):
+-- It mirrors the CardTrader sandbox's fixed blueprint layout (src/cardtrader_sandbox/catalogue.py):
 -- blueprint number i has CardTrader id 16 + 7 * i and its kind is i % 20 (0-13 Magic singles,
 -- 14-16 Pokémon, 17 One Piece, 18-19 sealed). Blueprints from number 38,000 on are left out on
 -- purpose, so a demo sync shows products the shop does not know ("skipped").

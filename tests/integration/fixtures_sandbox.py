@@ -1,4 +1,4 @@
-"""Fixtures for the CardTrader sandbox (the simulator in `brx_app.sandbox`).
+"""Fixtures for the CardTrader sandbox (the simulator in `cardtrader_sandbox`).
 
 `sandbox_factory` is SYNC and usable from sync and async tests alike:
 
@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 import pytest
 
-from brx_app.sandbox import SandboxState
-from brx_app.sandbox.server import BackgroundSandbox
+from cardtrader_sandbox import SandboxState
+from cardtrader_sandbox.server import BackgroundSandbox
 
 
 class SandboxHandle:

@@ -16,6 +16,7 @@ import yaml
 
 from brx_app.cli import build_parser
 from brx_app.config import AppConfig
+from cardtrader_sandbox import catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -143,7 +144,6 @@ def test_compose_catalogue_init_creates_the_four_tables_with_ids() -> None:
 
 
 def test_compose_catalogue_mirrors_the_sandbox_blueprint_layout() -> None:
-    catalogue = pytest.importorskip("brx_app.sandbox.catalogue")
     sql = (ROOT / "deploy" / "mysql-init" / "01-catalogue.sql").read_text()
     step, first = catalogue.BLUEPRINT_STEP, catalogue.FIRST_BLUEPRINT_ID
     assert f"{first} + {step} * seq" in sql

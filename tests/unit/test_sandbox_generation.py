@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brx_app.sandbox.catalogue import (
+from cardtrader_sandbox.catalogue import (
     BLUEPRINT_COUNT,
     CONDITIONS,
     LANGUAGES,
@@ -11,9 +11,9 @@ from brx_app.sandbox.catalogue import (
     ids_by_table,
     iter_blueprints,
 )
-from brx_app.sandbox.generator import blueprint_ids_for, generate_products
-from brx_app.sandbox.inventory import export_dict
-from brx_app.sandbox.state import SandboxState, derived_secret
+from cardtrader_sandbox.generator import blueprint_ids_for, generate_products
+from cardtrader_sandbox.product import export_dict
+from cardtrader_sandbox.state import SandboxState, derived_secret
 from tests.unit.test_sandbox_helpers import Sandbox
 
 EXPORT_FIELDS = {

@@ -7,7 +7,7 @@ from typing import Any
 
 from falcon import testing
 
-from brx_app.sandbox import JobTiming, SandboxState, create_sandbox_app
+from cardtrader_sandbox import JobTiming, SandboxState, create_sandbox_app
 
 
 class Sandbox:

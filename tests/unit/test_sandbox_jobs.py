@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from brx_app.sandbox.jobs import JobTiming, new_job
+from cardtrader_sandbox.jobs import JobTiming, new_job
 from tests.unit.test_sandbox_helpers import Sandbox
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
 
-from brx_app.sandbox.limits import RateLimiter, retry_after_value
+from cardtrader_sandbox.limits import SandboxRateLimiter, retry_after_value
 from tests.unit.test_sandbox_helpers import Sandbox
 
 
 def test_two_hundred_requests_pass_and_the_next_one_waits_for_the_window() -> None:
-    limiter = RateLimiter()
+    limiter = SandboxRateLimiter()
 
     accepted = [limiter.check("t", "/api/v2/info", i * 0.01) is None for i in range(200)]
     refused = limiter.check("t", "/api/v2/info", 2.5)
@@ -22,7 +22,7 @@ def test_two_hundred_requests_pass_and_the_next_one_waits_for_the_window() -> No
 
 
 def test_marketplace_allows_ten_per_second_and_jobs_one() -> None:
-    limiter = RateLimiter()
+    limiter = SandboxRateLimiter()
 
     market = [limiter.check("t", "/api/v2/marketplace/products", 0.0) for _ in range(11)]
     jobs = [limiter.check("t", "/api/v2/jobs/x", 0.0) for _ in range(2)]
@@ -34,7 +34,7 @@ def test_marketplace_allows_ten_per_second_and_jobs_one() -> None:
 
 
 def test_tokens_have_separate_windows() -> None:
-    limiter = RateLimiter()
+    limiter = SandboxRateLimiter()
     for _ in range(200):
         limiter.check("a", "/api/v2/info", 0.0)
 

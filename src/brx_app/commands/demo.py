@@ -39,8 +39,8 @@ def _build(args: argparse.Namespace) -> tuple[DemoStack, Any, Any]:
     from brx_app.container import build_memory_container
     from brx_app.http import create_app
     from brx_app.inprocess import InProcessWorker
-    from brx_app.sandbox import SandboxState
-    from brx_app.sandbox.server import make_server
+    from cardtrader_sandbox import SandboxState
+    from cardtrader_sandbox.server import make_server
 
     api_url = f"http://{args.host}:{args.port}"
     sandbox_url = f"http://{args.host}:{args.sandbox_port}/api/v2"
@@ -94,7 +94,7 @@ def _build(args: argparse.Namespace) -> tuple[DemoStack, Any, Any]:
 
 def _demo_catalogue(tables: list[str]) -> set[int]:
     """The sandbox's blueprints that the configured catalogue tables would know."""
-    from brx_app.sandbox import catalogue
+    from cardtrader_sandbox import catalogue
 
     return {
         catalogue.blueprint_id_at(i)

@@ -7,9 +7,9 @@ import argparse
 import sys
 import time
 
-from brx_app.sandbox import SandboxState
-from brx_app.sandbox.limits import token_hash
-from brx_app.sandbox.server import serve_forever
+from cardtrader_sandbox import SandboxState
+from cardtrader_sandbox.limits import token_hash
+from cardtrader_sandbox.server import serve_forever
 
 
 def _progress(stage: str, done: int, total: int) -> None:

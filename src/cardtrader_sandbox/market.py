@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import random
 
-from brx_app.sandbox.catalogue import CONDITIONS, blueprint
-from brx_app.sandbox.properties import defaults
+from cardtrader_sandbox.catalogue import CONDITIONS, blueprint
+from cardtrader_sandbox.properties import defaults
 
 
 def listings(seed: int, blueprint_id: int) -> list[dict[str, object]]:

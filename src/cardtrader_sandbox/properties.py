@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from brx_app.sandbox.catalogue import CONDITIONS, LANGUAGES, MAGIC, ONE_PIECE, POKEMON, GameKind
+from cardtrader_sandbox.catalogue import CONDITIONS, LANGUAGES, MAGIC, ONE_PIECE, POKEMON, GameKind
 
 Allowed = tuple[object, ...]
 _BOOL: Allowed = (True, False)

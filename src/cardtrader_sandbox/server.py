@@ -12,9 +12,9 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from brx_app.sandbox.app import create_sandbox_app
-from brx_app.sandbox.gate import TRANSPORT_KEY
-from brx_app.sandbox.state import SandboxState
+from cardtrader_sandbox.app import create_sandbox_app
+from cardtrader_sandbox.gate import TRANSPORT_KEY
+from cardtrader_sandbox.state import SandboxState
 
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _Base

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from brx_app.sandbox.orders import sign
+from cardtrader_sandbox.orders import sign
 
 
 class WebhookSender:

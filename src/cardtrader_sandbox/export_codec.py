@@ -5,10 +5,8 @@ makes a 250,000-product export body about twice as quick to build as encoding ev
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from brx_app.sandbox.inventory import Product
+from cardtrader_sandbox.product import Product
 
 dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from brx_app.sandbox.inventory import SellerInventory
-from brx_app.sandbox.operations import (
-    ApiError,
+from cardtrader_sandbox.inventory import SellerInventory
+from cardtrader_sandbox.operations import (
     Payload,
+    SandboxError,
     create_product,
     delete_product,
     update_product,
@@ -67,13 +67,13 @@ def _one(
     inv: SellerInventory, kind: str, item: Any, new_id: Callable[[], int], quirk: bool
 ) -> tuple[int, dict[str, object]]:
     if not isinstance(item, dict):
-        raise ApiError(422, "validation_error", "Validation failed", {"item": ["is invalid"]})
+        raise SandboxError(422, "validation_error", "Validation failed", {"item": ["is invalid"]})
     if kind == "bulk_create":
         product, warnings = create_product(inv, item, new_id, quirk)
         return product.id, warnings
     product_id = item.get("id")
     if not isinstance(product_id, int) or isinstance(product_id, bool):
-        raise ApiError(422, "validation_error", "Validation failed", {"id": ["is missing"]})
+        raise SandboxError(422, "validation_error", "Validation failed", {"id": ["is missing"]})
     if kind == "bulk_update":
         body: Payload = {k: v for k, v in item.items() if k != "id"}
         product, warnings = update_product(inv, product_id, body, quirk)
@@ -90,7 +90,7 @@ def run_job(job: Job, inv: SellerInventory, new_id: Callable[[], int], foil_quir
         result: dict[str, object] = {"job_index": index}
         try:
             product_id, warnings = _one(inv, job.kind, item, new_id, foil_quirk)
-        except ApiError as exc:
+        except SandboxError as exc:
             errors = exc.errors if isinstance(exc.errors, dict) else {"base": [exc.message]}
             if exc.code == "not_found":
                 errors = {"id": ["Product not found"]}

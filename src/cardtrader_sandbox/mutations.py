@@ -3,8 +3,8 @@ CardTrader's website would: new quantities and prices, removed and added product
 
 from __future__ import annotations
 
-from brx_app.sandbox.generator import generate_products
-from brx_app.sandbox.state import SandboxState, Seller
+from cardtrader_sandbox.generator import generate_products
+from cardtrader_sandbox.state import SandboxState, Seller
 
 
 def mutate(

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from brx_app.sandbox.catalogue import blueprint
-from brx_app.sandbox.inventory import Product, SellerInventory
-from brx_app.sandbox.properties import apply_properties, defaults
+from cardtrader_sandbox.catalogue import blueprint
+from cardtrader_sandbox.inventory import SellerInventory
+from cardtrader_sandbox.product import Product
+from cardtrader_sandbox.properties import apply_properties, defaults
 
 Payload = dict[str, Any]
 
 
-class ApiError(Exception):
+class SandboxError(Exception):
     """An answer in CardTrader's error shape; `errors` is [] or {field: [messages]}."""
 
     def __init__(self, status: int, code: str, message: str, errors: object | None = None) -> None:
@@ -35,16 +36,16 @@ class ApiError(Exception):
         }
 
 
-def not_found(what: str = "Product") -> ApiError:
-    return ApiError(404, "not_found", f"{what} not found")
+def not_found(what: str = "Product") -> SandboxError:
+    return SandboxError(404, "not_found", f"{what} not found")
 
 
-def missing(name: str) -> ApiError:
-    return ApiError(400, "missing_parameter", f"param is missing or the value is empty: {name}")
+def missing(name: str) -> SandboxError:
+    return SandboxError(400, "missing_parameter", f"param is missing or the value is empty: {name}")
 
 
-def invalid(errors: dict[str, list[str]]) -> ApiError:
-    return ApiError(422, "validation_error", "Validation failed", errors)
+def invalid(errors: dict[str, list[str]]) -> SandboxError:
+    return SandboxError(422, "validation_error", "Validation failed", errors)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True, slots=True)
-class Limit:
+class SandboxLimit:
     name: str
     requests: int
     seconds: float
@@ -21,9 +21,9 @@ class Limit:
         return f"Too many requests: max {self.requests} requests per {self.seconds:g} {unit}"
 
 
-OVERALL = Limit("overall", 200, 10.0)
-MARKETPLACE = Limit("marketplace", 10, 1.0)
-JOBS = Limit("jobs", 1, 1.0)
+OVERALL = SandboxLimit("overall", 200, 10.0)
+MARKETPLACE = SandboxLimit("marketplace", 10, 1.0)
+JOBS = SandboxLimit("jobs", 1, 1.0)
 
 
 def token_hash(token: str) -> str:
@@ -31,7 +31,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
-def limits_for(path: str) -> tuple[Limit, ...]:
+def limits_for(path: str) -> tuple[SandboxLimit, ...]:
     """Which limits a path counts against (every path counts against the overall one)."""
     if path.startswith("/api/v2/marketplace/"):
         return (MARKETPLACE, OVERALL)
@@ -40,14 +40,14 @@ def limits_for(path: str) -> tuple[Limit, ...]:
     return (OVERALL,)
 
 
-class RateLimiter:
+class SandboxRateLimiter:
     """Sliding windows of accepted request times per (token, limit); refused requests do not
     consume the window, so a client that backs off recovers."""
 
     def __init__(self) -> None:
         self._windows: dict[tuple[str, str], deque[float]] = {}
 
-    def check(self, token: str, path: str, now: float) -> tuple[Limit, float] | None:
+    def check(self, token: str, path: str, now: float) -> tuple[SandboxLimit, float] | None:
         """None when accepted (and recorded); else the broken limit and seconds to wait."""
         limits = limits_for(path)
         for limit in limits:

@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from brx_app.sandbox.generator import generate_products
-from brx_app.sandbox.inventory import SellerInventory
-from brx_app.sandbox.jobs import Job, JobTiming
-from brx_app.sandbox.limits import RateLimiter, RequestLog, token_hash
-from brx_app.sandbox.orders import OrderBook
+from cardtrader_sandbox.generator import generate_products
+from cardtrader_sandbox.inventory import SellerInventory
+from cardtrader_sandbox.jobs import Job, JobTiming
+from cardtrader_sandbox.limits import RequestLog, SandboxRateLimiter, token_hash
+from cardtrader_sandbox.orders import OrderBook
 
 FIRST_PRODUCT_ID = 100_000_001
 FIRST_ORDER_ID = 733_733
@@ -86,7 +86,7 @@ class SandboxState:
         self.foil_false_refused = foil_false_refused
         self.faults = Faults()
         self.configure_faults(**faults)
-        self.limiter = RateLimiter()
+        self.limiter = SandboxRateLimiter()
         self.log = RequestLog()
         self.rng = random.Random(f"brx-sandbox-faults:{seed}")  # noqa: S311 (simulation)
         self._next_product = FIRST_PRODUCT_ID

@@ -11,12 +11,12 @@ from typing import Any
 import falcon
 from falcon.asgi import Request, Response
 
-from brx_app.sandbox import operations as ops
-from brx_app.sandbox.inventory import resource_dict
-from brx_app.sandbox.jobs import KINDS, new_job, run_job
-from brx_app.sandbox.market import listings
-from brx_app.sandbox.order_query import select_orders
-from brx_app.sandbox.state import SandboxState, Seller
+from cardtrader_sandbox import operations as ops
+from cardtrader_sandbox.jobs import KINDS, new_job, run_job
+from cardtrader_sandbox.market import listings
+from cardtrader_sandbox.order_query import select_orders
+from cardtrader_sandbox.product import resource_dict
+from cardtrader_sandbox.state import SandboxState, Seller
 
 
 def seller_of(req: Request) -> Seller:
@@ -27,7 +27,7 @@ def seller_of(req: Request) -> Seller:
 async def body_of(req: Request) -> dict[str, Any]:
     media = await req.get_media(default_when_empty={})
     if not isinstance(media, dict):
-        raise ops.ApiError(400, "bad_request", "The body must be a JSON object")
+        raise ops.SandboxError(400, "bad_request", "The body must be a JSON object")
     return media
 
 
@@ -55,7 +55,7 @@ async def _stream(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
             await asyncio.sleep(0)
 
 
-class Info:
+class InfoResource:
     async def on_get(self, req: Request, resp: Response) -> None:
         s = seller_of(req)
         resp.media = {
@@ -66,7 +66,7 @@ class Info:
         }
 
 
-class Export:
+class ExportResource:
     async def on_get(self, req: Request, resp: Response) -> None:
         inv = seller_of(req).inventory
         resp.content_type = falcon.MEDIA_JSON
@@ -82,7 +82,7 @@ class Export:
             resp.data = inv.export_filtered(blueprint_id, expansion_id)
 
 
-class Products:
+class ProductsResource:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 
@@ -96,7 +96,7 @@ class Products:
         single(resp, s, product, warnings or [])
 
 
-class Product:
+class ProductResource:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 
@@ -113,7 +113,7 @@ class Product:
         single(resp, s, ops.delete_product(s.inventory, product_id), {})
 
 
-class Increment:
+class IncrementResource:
     async def on_post(self, req: Request, resp: Response, product_id: int) -> None:
         s = seller_of(req)
         payload = await body_of(req)
@@ -121,7 +121,7 @@ class Increment:
         single(resp, s, product, [])
 
 
-class Bulk:
+class BulkResource:
     """POST /products/bulk_*: answers `{job}` at once; the writes happen at completion."""
 
     def __init__(self, state: SandboxState, kind: str) -> None:
@@ -144,7 +144,7 @@ class Bulk:
         run_job(job, seller.inventory, self.state.new_product_id, self.state.foil_false_refused)
 
 
-class Jobs:
+class JobsResource:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 
@@ -159,17 +159,17 @@ class Jobs:
         resp.media = job.as_dict(now)
 
 
-class Orders:
+class OrdersResource:
     async def on_get(self, req: Request, resp: Response) -> None:
         resp.media = select_orders(seller_of(req).book, req.params)
 
 
-class Order:
+class OrderResource:
     async def on_get(self, req: Request, resp: Response, order_id: int) -> None:
         resp.media = seller_of(req).book.get(order_id)
 
 
-class Marketplace:
+class MarketplaceResource:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 
@@ -182,14 +182,14 @@ class Marketplace:
 
 def add_api_routes(app: falcon.asgi.App[Request, Response], state: SandboxState) -> None:
     base = "/api/v2"
-    app.add_route(f"{base}/info", Info())
-    app.add_route(f"{base}/products/export", Export())
-    app.add_route(f"{base}/products", Products(state))
+    app.add_route(f"{base}/info", InfoResource())
+    app.add_route(f"{base}/products/export", ExportResource())
+    app.add_route(f"{base}/products", ProductsResource(state))
     for kind in KINDS:
-        app.add_route(f"{base}/products/{kind}", Bulk(state, kind))
-    app.add_route(f"{base}/products/{{product_id:int}}", Product(state))
-    app.add_route(f"{base}/products/{{product_id:int}}/increment", Increment())
-    app.add_route(f"{base}/jobs/{{job_uuid}}", Jobs(state))
-    app.add_route(f"{base}/orders", Orders())
-    app.add_route(f"{base}/orders/{{order_id:int}}", Order())
-    app.add_route(f"{base}/marketplace/products", Marketplace(state))
+        app.add_route(f"{base}/products/{kind}", BulkResource(state, kind))
+    app.add_route(f"{base}/products/{{product_id:int}}", ProductResource(state))
+    app.add_route(f"{base}/products/{{product_id:int}}/increment", IncrementResource())
+    app.add_route(f"{base}/jobs/{{job_uuid}}", JobsResource(state))
+    app.add_route(f"{base}/orders", OrdersResource())
+    app.add_route(f"{base}/orders/{{order_id:int}}", OrderResource())
+    app.add_route(f"{base}/marketplace/products", MarketplaceResource(state))

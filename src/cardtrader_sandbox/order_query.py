@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from brx_app.sandbox.operations import invalid
-from brx_app.sandbox.orders import Order, OrderBook
+from cardtrader_sandbox.operations import invalid
+from cardtrader_sandbox.orders import OrderBook, SandboxOrder
 
 SORTS = {"id.asc", "id.desc", "date.asc", "date.desc"}
 
@@ -33,7 +33,7 @@ def _date(params: Mapping[str, Any], name: str) -> str | None:
         raise invalid({name: ["is not a date (YYYY-MM-DD)"]}) from None
 
 
-def _matches(order: Order, params: Mapping[str, Any]) -> bool:
+def _matches(order: SandboxOrder, params: Mapping[str, Any]) -> bool:
     day = str(order["created_at"])[:10]
     from_day, to_day = _date(params, "from"), _date(params, "to")
     from_id, to_id = _int(params, "from_id", None), _int(params, "to_id", None)
@@ -47,7 +47,7 @@ def _matches(order: Order, params: Mapping[str, Any]) -> bool:
     )
 
 
-def select_orders(book: OrderBook, params: Mapping[str, Any]) -> list[Order]:
+def select_orders(book: OrderBook, params: Mapping[str, Any]) -> list[SandboxOrder]:
     page = _int(params, "page", 1) or 1
     limit = _int(params, "limit", 20)
     if limit is None or not 1 <= limit <= 100:

@@ -11,8 +11,14 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from brx_app.sandbox.limits import OVERALL, Limit, LoggedRequest, retry_after_value, token_hash
-from brx_app.sandbox.state import SandboxState
+from cardtrader_sandbox.limits import (
+    OVERALL,
+    LoggedRequest,
+    SandboxLimit,
+    retry_after_value,
+    token_hash,
+)
+from cardtrader_sandbox.state import SandboxState
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -115,7 +121,7 @@ class Gate:
         scope["brx.seller"] = seller
         await self.inner(scope, receive, send)
 
-    async def _too_many(self, send: Send, limit: Limit, wait: float) -> None:
+    async def _too_many(self, send: Send, limit: SandboxLimit, wait: float) -> None:
         """429 with CardTrader's bare body; `Retry-After` only if configured."""
         value = retry_after_value(self.state.faults.retry_after, wait, time.time())
         extra = [(b"retry-after", value.encode())] if value else []

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from brx_app.sandbox.inventory import Product, SellerInventory
-from brx_app.sandbox.operations import ApiError, not_found
+from cardtrader_sandbox.inventory import SellerInventory
+from cardtrader_sandbox.operations import SandboxError, not_found
+from cardtrader_sandbox.product import Product
 
-Order = dict[str, Any]
+SandboxOrder = dict[str, Any]
 CT_CONNECT = {"id": 1, "username": "CT Connect"}
 _BUYER = {"id": 77120, "username": "sandbox_buyer"}
 
@@ -33,7 +34,7 @@ def sign(body: bytes, shared_secret: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-def envelope(cause: str, order_id: int, data: Order, mode: str, now: float) -> bytes:
+def envelope(cause: str, order_id: int, data: SandboxOrder, mode: str, now: float) -> bytes:
     """The raw webhook body (the exact bytes that are signed and sent)."""
     body = {
         "id": str(uuid.uuid4()),
@@ -52,10 +53,10 @@ class OrderBook:
     """Orders of one seller, plus a snapshot of each sold product so a cancel can restock."""
 
     seller: dict[str, object]
-    orders: dict[int, Order] = field(default_factory=dict)
+    orders: dict[int, SandboxOrder] = field(default_factory=dict)
     sold: dict[int, Product] = field(default_factory=dict)
 
-    def get(self, order_id: int) -> Order:
+    def get(self, order_id: int) -> SandboxOrder:
         order = self.orders.get(order_id)
         if order is None:
             raise not_found("Order")
@@ -77,7 +78,7 @@ def _item(item_id: int, product: Product, quantity: int, currency: str) -> dict[
     }
 
 
-def _order(order_id: int, state: str, zero: bool, book: OrderBook, now: float) -> Order:
+def _order(order_id: int, state: str, zero: bool, book: OrderBook, now: float) -> SandboxOrder:
     return {
         "id": order_id,
         "code": f"{datetime.fromtimestamp(now, UTC):%Y%m%d}{order_id:06x}",
@@ -95,7 +96,7 @@ def _order(order_id: int, state: str, zero: bool, book: OrderBook, now: float) -
     }
 
 
-def _total(order: Order) -> None:
+def _total(order: SandboxOrder) -> None:
     items = order["order_items"]
     cents = sum(i["seller_price"]["cents"] * i["quantity"] for i in items)
     currency = items[0]["seller_price"]["currency"] if items else "EUR"
@@ -110,12 +111,12 @@ def sell(
     zero: bool,
     now: float,
     store: bool = True,
-) -> Order:
+) -> SandboxOrder:
     """A buyer order of `quantity` of `product`: `hub_pending` when via Zero, else `paid`.
     With `store` false (test mode) nothing is kept and the stock does not move."""
     product, quantity = sale
     if quantity < 1 or quantity > product.quantity:
-        raise ApiError(
+        raise SandboxError(
             422,
             "validation_error",
             "Validation failed",
@@ -140,7 +141,7 @@ def sell(
 
 def merge_zero(
     book: OrderBook, hub_ids: list[int], order_id: int, now: float
-) -> tuple[Order, list[Order]]:
+) -> tuple[SandboxOrder, list[SandboxOrder]]:
     """CardTrader Zero's weekly merge: one `paid` order (buyer CT Connect) carrying the items of
     the `hub_pending` orders, which become `closed`. The stock is not touched again."""
     pending = (
@@ -149,7 +150,7 @@ def merge_zero(
         else [o for o in book.orders.values() if o["state"] == "hub_pending"]
     )
     if not pending or any(o["state"] != "hub_pending" for o in pending):
-        raise ApiError(
+        raise SandboxError(
             422,
             "validation_error",
             "Validation failed",
@@ -164,11 +165,11 @@ def merge_zero(
     return merged, pending
 
 
-def cancel(book: OrderBook, inv: SellerInventory, order_id: int, now: float) -> Order:
+def cancel(book: OrderBook, inv: SellerInventory, order_id: int, now: float) -> SandboxOrder:
     """The order becomes `canceled` (one l; the date is `cancelled_at`) and the stock returns."""
     order = book.get(order_id)
     if order["state"] in ("canceled", "closed"):
-        raise ApiError(
+        raise SandboxError(
             422,
             "validation_error",
             "Validation failed",
@@ -191,7 +192,7 @@ def _restock(inv: SellerInventory, snapshot: Product, quantity: int) -> None:
     inv.touched(product.id)
 
 
-def destroy(book: OrderBook, order_id: int) -> Order:
+def destroy(book: OrderBook, order_id: int) -> SandboxOrder:
     order = book.get(order_id)
     del book.orders[order_id]
     return order

@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from itertools import accumulate
 
-from brx_app.sandbox.catalogue import (
+from cardtrader_sandbox.catalogue import (
     BLUEPRINT_COUNT,
     CONDITIONS,
     LANGUAGES,
@@ -19,8 +19,8 @@ from brx_app.sandbox.catalogue import (
     Blueprint,
     blueprint_at,
 )
-from brx_app.sandbox.inventory import Product
-from brx_app.sandbox.properties import defaults, editable
+from cardtrader_sandbox.product import Product
+from cardtrader_sandbox.properties import defaults, editable
 
 Progress = Callable[[int, int], None]
 _LANG_CUM = tuple(accumulate((40, 8, 8, 10, 8, 4, 3, 3, 6, 3, 2, 2, 1, 1, 1)))

@@ -9,16 +9,16 @@ from typing import Any
 import falcon
 import falcon.asgi
 
-from brx_app.sandbox.api import add_api_routes
-from brx_app.sandbox.control import add_control_routes
-from brx_app.sandbox.gate import ASGIApp, Gate
-from brx_app.sandbox.operations import ApiError
-from brx_app.sandbox.state import SandboxState
-from brx_app.sandbox.webhooks import WebhookSender
+from cardtrader_sandbox.api import add_api_routes
+from cardtrader_sandbox.control import add_control_routes
+from cardtrader_sandbox.gate import ASGIApp, Gate
+from cardtrader_sandbox.operations import SandboxError
+from cardtrader_sandbox.state import SandboxState
+from cardtrader_sandbox.webhooks import WebhookSender
 
 
 async def _api_error(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, ex: ApiError, params: dict[str, Any]
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, ex: SandboxError, params: dict[str, Any]
 ) -> None:
     resp.status = ex.status
     resp.media = ex.body()
@@ -58,5 +58,5 @@ def create_sandbox_app(state: SandboxState) -> ASGIApp:
     add_api_routes(app, state)
     add_control_routes(app, state, sender)
     app.add_error_handler(falcon.HTTPError, _http_error)
-    app.add_error_handler(ApiError, _api_error)
+    app.add_error_handler(SandboxError, _api_error)
     return Gate(state, app)

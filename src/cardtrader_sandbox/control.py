@@ -10,18 +10,18 @@ from typing import Any
 import falcon
 from falcon.asgi import Request, Response
 
-from brx_app.sandbox import orders as book_ops
-from brx_app.sandbox.api import body_of
-from brx_app.sandbox.limits import RequestLog
-from brx_app.sandbox.mutations import mutate
-from brx_app.sandbox.operations import ApiError, invalid, not_found
-from brx_app.sandbox.state import SandboxState, Seller
-from brx_app.sandbox.webhooks import WebhookSender
+from cardtrader_sandbox import orders as book_ops
+from cardtrader_sandbox.api import body_of
+from cardtrader_sandbox.limits import RequestLog
+from cardtrader_sandbox.mutations import mutate
+from cardtrader_sandbox.operations import SandboxError, invalid, not_found
+from cardtrader_sandbox.state import SandboxState, Seller
+from cardtrader_sandbox.webhooks import WebhookSender
 
 ORDER_KINDS = ("paid", "hub_pending", "merge", "cancel", "destroy")
 
 
-class State:
+class StateResource:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 
@@ -29,7 +29,7 @@ class State:
         resp.media = self.state.describe()
 
 
-class Faults:
+class FaultsResource:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 
@@ -41,7 +41,7 @@ class Faults:
         resp.media = self.state.faults.as_dict(time.monotonic())
 
 
-class Reset:
+class ResetResource:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 
@@ -50,7 +50,7 @@ class Reset:
         resp.media = self.state.faults.as_dict(time.monotonic())
 
 
-class Requests:
+class RequestsResource:
     """GET: the log (`?summary=1` for per-window counts, `?token=` to select one seller)."""
 
     def __init__(self, state: SandboxState) -> None:
@@ -69,7 +69,7 @@ class Requests:
         resp.status = falcon.HTTP_204
 
 
-class Mutations:
+class MutationsResource:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 
@@ -82,7 +82,7 @@ class Mutations:
             raise invalid({"mutation": [str(exc)]}) from None
 
 
-class Webhook:
+class WebhookResource:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 
@@ -91,7 +91,7 @@ class Webhook:
         resp.media = {"webhook_url": self.state.webhook_url}
 
 
-class SimulatedOrders:
+class SimulatedOrdersResource:
     """POST a buyer order event; the stock changes as on CardTrader and the webhook is sent."""
 
     def __init__(self, state: SandboxState, sender: WebhookSender) -> None:
@@ -112,7 +112,7 @@ class SimulatedOrders:
 
     def _apply(
         self, seller: Seller, kind: str, body: dict[str, Any], mode: str
-    ) -> tuple[book_ops.Order, list[tuple[str, book_ops.Order]]]:
+    ) -> tuple[book_ops.SandboxOrder, list[tuple[str, book_ops.SandboxOrder]]]:
         now, book, inv = time.time(), seller.book, seller.inventory
         if kind in ("paid", "hub_pending"):
             product = self._product(seller, body.get("product_id"))
@@ -145,7 +145,7 @@ class SimulatedOrders:
         if product_id is None:
             in_stock = [pid for pid, p in inv.products.items() if p.quantity > 0]
             if not in_stock:
-                raise ApiError(
+                raise SandboxError(
                     422,
                     "validation_error",
                     "Validation failed",
@@ -158,7 +158,7 @@ class SimulatedOrders:
         return product
 
     async def _send(
-        self, seller: Seller, url: str | None, cause: str, order: book_ops.Order, mode: str
+        self, seller: Seller, url: str | None, cause: str, order: book_ops.SandboxOrder, mode: str
     ) -> dict[str, object]:
         data = {} if cause == "order.destroy" else order
         raw = book_ops.envelope(cause, order["id"], data, mode, time.time())
@@ -177,10 +177,10 @@ class SimulatedOrders:
 def add_control_routes(
     app: falcon.asgi.App[Request, Response], state: SandboxState, sender: WebhookSender
 ) -> None:
-    app.add_route("/_sandbox/state", State(state))
-    app.add_route("/_sandbox/faults", Faults(state))
-    app.add_route("/_sandbox/reset", Reset(state))
-    app.add_route("/_sandbox/requests", Requests(state))
-    app.add_route("/_sandbox/mutate", Mutations(state))
-    app.add_route("/_sandbox/webhook", Webhook(state))
-    app.add_route("/_sandbox/orders", SimulatedOrders(state, sender))
+    app.add_route("/_sandbox/state", StateResource(state))
+    app.add_route("/_sandbox/faults", FaultsResource(state))
+    app.add_route("/_sandbox/reset", ResetResource(state))
+    app.add_route("/_sandbox/requests", RequestsResource(state))
+    app.add_route("/_sandbox/mutate", MutationsResource(state))
+    app.add_route("/_sandbox/webhook", WebhookResource(state))
+    app.add_route("/_sandbox/orders", SimulatedOrdersResource(state, sender))
