@@ -205,6 +205,8 @@ class InventoryItem:
     graded: bool | None = None
     updated_at: datetime | None = None
     created_at: datetime | None = None
+    card_name: str | None = None  # from CardTrader's export (`name_en`); not editable here
+    expansion_name: str | None = None  # the export's `expansion.name_en`
 
     @property
     def listed_on_cardtrader(self) -> bool:

@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self
 from uuid import UUID
 
 from brx_domain.inventory import InventoryItem, LedgerEntry, Properties
+from brx_domain.listing import InventoryQuery
 from brx_domain.orders import OrderStockRecord
 from brx_domain.sync import (
     OperationStatus,
@@ -36,8 +37,11 @@ class InventoryRepository(Protocol):
         self, user_id: UUID, external_stock_id: str
     ) -> InventoryItem | None: ...
 
-    async def list(self, user_id: UUID, limit: int, offset: int) -> tuple[list[InventoryItem], int]:
-        """One page in a stable order (by id) and the user's total count."""
+    async def list(
+        self, user_id: UUID, limit: int, offset: int, where: InventoryQuery | None = None
+    ) -> tuple[list[InventoryItem], int]:
+        """One page in a stable order (by id, or `where.sort` with ties by id) of the items
+        `where` matches (`InventoryQuery.matches`; all of them when None), and their count."""
         ...
 
     async def count(self, user_id: UUID) -> int: ...

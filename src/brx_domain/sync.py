@@ -177,6 +177,8 @@ class RemoteProduct:
     description: str | None = None
     user_data_field: str | None = None
     graded: bool | None = None
+    card_name: str | None = None  # None: the answer did not say (a write's `resource`)
+    expansion_name: str | None = None
 
     @property
     def external_stock_id(self) -> str:
@@ -211,9 +213,25 @@ SYNCED_FIELDS = (
 )
 
 
+# Names are kept when an answer does not carry them: only a name CardTrader sends replaces one.
+NAME_FIELDS = ("card_name", "expansion_name")
+
+
 def differs(item: InventoryItem, product: RemoteProduct) -> bool:
     """True when importing `product` would change `item` (the IS DISTINCT FROM rule)."""
-    return any(getattr(item, name) != getattr(product, name) for name in SYNCED_FIELDS)
+    return any(getattr(item, name) != getattr(product, name) for name in SYNCED_FIELDS) or any(
+        getattr(product, name) is not None and getattr(item, name) != getattr(product, name)
+        for name in NAME_FIELDS
+    )
+
+
+def names_after(item: InventoryItem | None, product: RemoteProduct) -> tuple[str | None, ...]:
+    """(card_name, expansion_name) after an import: the product's, or the item's where the
+    product sent none."""
+    return tuple(
+        getattr(item, name) if getattr(product, name) is None and item else getattr(product, name)
+        for name in NAME_FIELDS
+    )
 
 
 Key = tuple[int, str]  # (blueprint_id, external_stock_id): the table's natural key per user

@@ -32,7 +32,7 @@ from tests.integration.fixtures_sandbox import SandboxHandle
 
 pytestmark = pytest.mark.integration
 
-Inventory = dict[str, tuple[int, int, int]]
+Inventory = dict[str, tuple[int, int, int, str, str]]  # blueprint, qty, price, card, expansion
 
 
 @dataclasses.dataclass
@@ -48,7 +48,13 @@ class Stack:
     def expected(self) -> Inventory:
         """What a sync must leave: every exported product whose blueprint the shop knows."""
         return {
-            str(p["id"]): (p["blueprint_id"], p["quantity"], p["price_cents"])
+            str(p["id"]): (
+                p["blueprint_id"],
+                p["quantity"],
+                p["price_cents"],
+                p["name_en"],
+                p["expansion"]["name_en"],
+            )
             for p in self.sandbox.export()
             if p["blueprint_id"] in self.known
         }
@@ -57,7 +63,14 @@ class Stack:
         async with self.ports.uow() as uow:
             items, _ = await uow.items.list(self.user_id, 100_000, 0)
         return {
-            str(i.external_stock_id): (i.blueprint_id, i.quantity, i.price_cents) for i in items
+            str(i.external_stock_id): (
+                i.blueprint_id,
+                i.quantity,
+                i.price_cents,
+                i.card_name,
+                i.expansion_name,
+            )
+            for i in items
         }
 
     async def operation(self, operation_id: str) -> SyncOperation:

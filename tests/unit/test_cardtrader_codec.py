@@ -37,9 +37,29 @@ def test_the_export_shape_and_the_write_shape_give_the_same_product() -> None:
         "description": None,
         "user_data_field": "box 12",
         "graded": None,
+        "name_en": "Tranquil Cove",
     }
 
     assert product_from(export) == product_from(written)
+
+
+@pytest.mark.parametrize("shape", ["plain", "write"])
+def test_the_card_and_expansion_names_are_read_from_either_shape(shape: str) -> None:
+    raw = product(1, expansion={"id": 8, "code": "m20", "name_en": "Core Set 2020"})
+    if shape == "write":  # the long path: `price {cents}` and `properties`
+        raw["price"] = {"cents": raw.pop("price_cents")}
+        raw["properties"] = raw.pop("properties_hash")
+
+    decoded = product_from(raw)
+
+    assert (decoded.card_name, decoded.expansion_name) == ("Tranquil Cove", "Core Set 2020")
+
+
+@pytest.mark.parametrize("expansion", [None, "Core Set 2020", {"id": 8}, {"name_en": ""}])
+def test_a_missing_or_odd_expansion_gives_no_expansion_name(expansion: object) -> None:
+    decoded = product_from(product(1, name_en="", expansion=expansion))
+
+    assert (decoded.card_name, decoded.expansion_name) == (None, None)
 
 
 def test_an_empty_description_is_no_description() -> None:

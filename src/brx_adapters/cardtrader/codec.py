@@ -59,8 +59,16 @@ def _plain_export_product(raw: dict[str, Any]) -> RemoteProduct | None:
         return RemoteProduct(
             pid, blueprint, quantity, cents, Properties.trusted(props),
             description or None, user_data or None, None if graded is None else bool(graded),
+            *_names(raw),
         )  # fmt: skip
     return None
+
+
+def _names(raw: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """`name_en` and `expansion.name_en` (the export has them; a write's answer may not)."""
+    expansion = raw.get("expansion")
+    expansion_name = expansion.get("name_en") if isinstance(expansion, Mapping) else None
+    return _text(raw.get("name_en")), _text(expansion_name)
 
 
 def _any_product(raw: object) -> RemoteProduct:
@@ -68,6 +76,7 @@ def _any_product(raw: object) -> RemoteProduct:
         raise UnexpectedAnswer("CardTrader sent a product that is not an object")
     try:
         props = raw.get("properties_hash", raw.get("properties"))
+        names = _names(raw)
         return RemoteProduct(
             id=int(raw["id"]),
             blueprint_id=int(raw["blueprint_id"]),
@@ -77,6 +86,8 @@ def _any_product(raw: object) -> RemoteProduct:
             description=_text(raw.get("description")),
             user_data_field=_text(raw.get("user_data_field")),
             graded=_graded(raw.get("graded")),
+            card_name=names[0],
+            expansion_name=names[1],
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UnexpectedAnswer(f"CardTrader sent a malformed product: {exc!r}") from exc

@@ -16,7 +16,8 @@ from uuid import UUID
 from brx_adapters.memory.store import ItemKey, Journal
 from brx_domain.errors import Conflict, InvalidInput
 from brx_domain.inventory import InventoryItem, LedgerEntry, StockReason
-from brx_domain.sync import RemoteProduct, UpsertCounts, differs
+from brx_domain.listing import InventoryQuery
+from brx_domain.sync import RemoteProduct, UpsertCounts, differs, names_after
 
 
 def _key(item: InventoryItem) -> ItemKey | None:
@@ -49,8 +50,12 @@ class MemoryInventoryRepository:
                 return item
         return None
 
-    async def list(self, user_id: UUID, limit: int, offset: int) -> tuple[list[InventoryItem], int]:
-        mine = [item for item in self._items().values() if item.user_id == user_id]
+    async def list(
+        self, user_id: UUID, limit: int, offset: int, where: InventoryQuery | None = None
+    ) -> tuple[list[InventoryItem], int]:
+        query = where or InventoryQuery()
+        mine = [i for i in self._items().values() if i.user_id == user_id and query.matches(i)]
+        mine.sort(key=query.sort_key, reverse=query.sort.descending)
         return mine[offset : offset + limit], len(mine)
 
     async def count(self, user_id: UUID) -> int:
@@ -182,10 +187,13 @@ class MemoryInventoryRepository:
                     product.graded,
                     updated_at=now,
                     created_at=now,
+                    card_name=product.card_name,
+                    expansion_name=product.expansion_name,
                 )
             )
             delta = item.quantity
         else:
+            card_name, expansion_name = names_after(current, product)
             item = replace(
                 current,
                 quantity=product.quantity,
@@ -195,6 +203,8 @@ class MemoryInventoryRepository:
                 user_data_field=product.user_data_field,
                 graded=product.graded,
                 updated_at=now,
+                card_name=card_name,
+                expansion_name=expansion_name,
             )
             _check_non_negative(item)
             self._put(item)

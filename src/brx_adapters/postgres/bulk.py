@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from brx_domain.sync import RemoteProduct, UpsertCounts
+from brx_domain.sync import NAME_FIELDS, RemoteProduct, UpsertCounts
 
 STAGE = "brx_sync_stage"
 STAGE_COLUMNS = (
@@ -31,6 +31,8 @@ STAGE_COLUMNS = (
     "description",
     "user_data_field",
     "graded",
+    "card_name",
+    "expansion_name",
 )
 SYNCED = ("quantity", "price_cents", "properties", "description", "user_data_field", "graded")
 
@@ -44,7 +46,9 @@ _CREATE_STAGE = text(
         properties JSONB NOT NULL,
         description TEXT,
         user_data_field TEXT,
-        graded BOOLEAN
+        graded BOOLEAN,
+        card_name TEXT,
+        expansion_name TEXT
     ) ON COMMIT DELETE ROWS
     """
 )
@@ -58,12 +62,21 @@ def _tuple(alias: str) -> str:
     return "(" + ", ".join(f"{alias}.{c}" for c in SYNCED) + ")"
 
 
+def _changed(old: str, new: str) -> str:
+    """The IS DISTINCT FROM guard; a name counts only when CardTrader sent one (an answer
+    without names keeps the stored ones: the domain's `differs`)."""
+    names = " OR ".join(
+        f"({new}.{c} IS NOT NULL AND {new}.{c} IS DISTINCT FROM {old}.{c})" for c in NAME_FIELDS
+    )
+    return f"({_tuple(old)} IS DISTINCT FROM {_tuple(new)} OR {names})"
+
+
 # LATERAL ... LIMIT 1 (never flattened) forces one index probe per staged row. A plain join
 # lets the planner hash the user's whole inventory for every chunk (quadratic over a sync)
 # whenever the statistics lag behind a first load.
 _EXISTING = (
     "LEFT JOIN LATERAL (SELECT id, quantity, price_cents, properties, description, "
-    "user_data_field, graded FROM user_inventory_items "
+    "user_data_field, graded, card_name, expansion_name FROM user_inventory_items "
     "WHERE user_id = :user_id AND blueprint_id = s.blueprint_id "
     "AND external_stock_id = s.external_stock_id LIMIT 1) i ON TRUE"
 )
@@ -73,13 +86,16 @@ _UPSERT = text(
     WITH up AS (
         INSERT INTO user_inventory_items AS t (
             user_id, blueprint_id, external_stock_id, quantity, price_cents, properties,
-            description, user_data_field, graded, created_at, updated_at)
+            description, user_data_field, graded, card_name, expansion_name, created_at,
+            updated_at)
         SELECT :user_id, blueprint_id, external_stock_id, quantity, price_cents, properties,
-               description, user_data_field, graded, :now, :now
+               description, user_data_field, graded, card_name, expansion_name, :now, :now
         FROM {STAGE}
         ON CONFLICT (user_id, blueprint_id, external_stock_id) DO UPDATE SET
-            {", ".join(f"{c} = EXCLUDED.{c}" for c in SYNCED)}, updated_at = EXCLUDED.updated_at
-        WHERE {_tuple("t")} IS DISTINCT FROM {_tuple("EXCLUDED")}
+            {", ".join(f"{c} = EXCLUDED.{c}" for c in SYNCED)},
+            {", ".join(f"{c} = COALESCE(EXCLUDED.{c}, t.{c})" for c in NAME_FIELDS)},
+            updated_at = EXCLUDED.updated_at
+        WHERE {_changed("t", "EXCLUDED")}
         RETURNING t.id, t.quantity, (t.xmax = 0) AS inserted
     ),
     changes AS (
@@ -106,7 +122,7 @@ _DRY_RUN = text(
     f"""
     SELECT count(*) FILTER (WHERE i.id IS NULL) AS created,
            count(*) FILTER (WHERE i.id IS NOT NULL
-                            AND {_tuple("i")} IS DISTINCT FROM {_tuple("s")}) AS updated
+                            AND {_changed("i", "s")}) AS updated
     FROM {STAGE} s {_EXISTING}
     """  # noqa: S608 (module constants only)
 )
@@ -139,6 +155,8 @@ def stage_records(products: Sequence[RemoteProduct]) -> list[tuple[Any, ...]]:
             p.description,
             p.user_data_field,
             p.graded,
+            p.card_name,
+            p.expansion_name,
         )
     return list(latest.values())
 

@@ -15,12 +15,13 @@ from uuid import UUID
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from brx_adapters.postgres import bulk
+from brx_adapters.postgres import bulk, listing
 from brx_adapters.postgres.driver import driver_connection
 from brx_adapters.postgres.errors import translating
 from brx_adapters.postgres.mapping import item_from_row, item_values
 from brx_adapters.postgres.tables import items
 from brx_domain.inventory import InventoryItem
+from brx_domain.listing import InventoryQuery
 from brx_domain.sync import RemoteProduct, UpsertCounts
 
 _ADJUST = text(
@@ -45,7 +46,7 @@ _ADJUST = text(
 _PAGE = """
     SELECT p.id, p.user_id, p.blueprint_id, p.quantity, p.price_cents, p.properties,
            p.external_stock_id, p.description, p.user_data_field, p.graded, p.updated_at,
-           p.created_at, c.total
+           p.created_at, p.card_name, p.expansion_name, c.total
     FROM (SELECT count(*) AS total FROM user_inventory_items WHERE user_id = $1) AS c
     LEFT JOIN LATERAL (
         SELECT * FROM user_inventory_items WHERE user_id = $1 ORDER BY id LIMIT $2 OFFSET $3
@@ -76,12 +77,19 @@ class PostgresInventoryRepository:
             .limit(1)
         )
 
-    async def list(self, user_id: UUID, limit: int, offset: int) -> tuple[list[InventoryItem], int]:
-        """One page by id (stable) and the total, in one statement on the driver directly: the
-        API's hot read skips SQLAlchemy's statement and result machinery (and, alone in its unit
-        of work, the BEGIN/ROLLBACK pair a single statement does not need)."""
+    async def list(
+        self, user_id: UUID, limit: int, offset: int, where: InventoryQuery | None = None
+    ) -> tuple[list[InventoryItem], int]:
+        """One page (by id unless sorted otherwise) and the total, in one statement on the
+        driver directly: the API's hot read skips SQLAlchemy's statement and result machinery
+        (and, alone in its unit of work, the BEGIN/ROLLBACK pair a single statement does not
+        need). A filtered or sorted page is built by `listing.page_statement`."""
         driver = await driver_connection(self._conn)
-        rows = await driver.fetch(_PAGE, user_id, limit, offset)
+        if where is None or where.is_plain:
+            rows = await driver.fetch(_PAGE, user_id, limit, offset)
+        else:
+            sql, args = listing.page_statement(user_id, limit, offset, where)
+            rows = await driver.fetch(sql, *args)
         total = int(rows[0]["total"]) if rows else 0
         return [item_from_row(row) for row in rows if row["id"] is not None], total
 
@@ -93,6 +101,7 @@ class PostgresInventoryRepository:
 
     async def add(self, item: InventoryItem) -> InventoryItem:
         values: dict[str, Any] = {"user_id": item.user_id, **item_values(item)}
+        values.update(card_name=item.card_name, expansion_name=item.expansion_name)
         values.update(_timestamps(item.created_at, item.updated_at))
         result = await self._conn.execute(insert(items).values(values).returning(items))
         return item_from_row(result.mappings().one())

@@ -37,6 +37,8 @@ def item_from_row(row: Row) -> InventoryItem:
         graded=row["graded"],
         updated_at=row["updated_at"],
         created_at=row["created_at"],
+        card_name=row["card_name"],
+        expansion_name=row["expansion_name"],
     )
 
 

@@ -50,6 +50,8 @@ items = Table(
     Column("graded", Boolean),
     Column("updated_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True)),
+    Column("card_name", Text),
+    Column("expansion_name", Text),
 )
 
 operations = Table(

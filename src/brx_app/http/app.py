@@ -89,7 +89,13 @@ def api_routes(container: Any) -> list[Route]:
         Route(
             f"{PREFIX}/inventory/{{user_id}}",
             inventory.Inventory(ports),
-            {"GET": Op("One page of the user's inventory", s.InventoryOut, query=s.PageQuery)},
+            {
+                "GET": Op(
+                    "One page of the user's inventory, filtered and sorted",
+                    s.InventoryOut,
+                    query=s.InventoryQueryIn,
+                )
+            },
         ),
         Route(
             f"{PREFIX}/inventory/{{user_id}}/item/{{item_id}}",

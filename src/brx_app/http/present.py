@@ -32,6 +32,8 @@ def item_json(item: InventoryItem) -> dict[str, Any]:
         "user_data_field": item.user_data_field,
         "graded": item.graded,
         "updated_at": item.updated_at,
+        "card_name": item.card_name,
+        "expansion_name": item.expansion_name,
     }
 
 

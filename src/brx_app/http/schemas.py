@@ -10,6 +10,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from brx_domain.listing import MAX_SEARCH, InventorySort
+
 INT32 = 2_147_483_647
 MAX_TEXT = 2000
 
@@ -24,6 +26,28 @@ class _Model(BaseModel):
 class PageQuery(_Model):
     limit: int = Field(100, ge=1, le=1000, description="Page size, 1..1000.")
     offset: int = Field(0, ge=0, le=1_000_000_000, description="Items to skip.")
+
+
+class InventoryQueryIn(PageQuery):
+    """Filters (combined with AND) and a sort for `GET /inventory`."""
+
+    q: str | None = Field(
+        None, max_length=MAX_SEARCH, description="Card name contains this (any case)."
+    )
+    blueprint_id: int | None = Field(None, ge=1, le=INT32, description="CardTrader blueprint.")
+    external_stock_id: str | None = Field(
+        None, min_length=1, max_length=255, description="CardTrader product id."
+    )
+    condition: str | None = Field(None, max_length=64, examples=["Near Mint", "NM"])
+    language: str | None = Field(None, max_length=16, examples=["it"])
+    out_of_stock: bool | None = Field(None, description="true: quantity 0; false: in stock.")
+    unlisted: bool | None = Field(None, description="true: not on CardTrader; false: listed.")
+    sort: str = Field(  # its vocabulary is checked by the domain (`InventoryQuery.of`)
+        InventorySort.ID.value,
+        max_length=16,
+        description="id, name, price, quantity or updated; a leading '-' reverses.",
+        json_schema_extra={"enum": [s.value for s in InventorySort]},
+    )
 
 
 class StartQuery(_Model):
@@ -161,6 +185,8 @@ class ItemOut(BaseModel):
     user_data_field: str | None
     graded: bool | None
     updated_at: datetime | None
+    card_name: str | None = Field(description="CardTrader's English card name (`name_en`).")
+    expansion_name: str | None = Field(description="The expansion's English name.")
 
 
 class InventoryOut(BaseModel):

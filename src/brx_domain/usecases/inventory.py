@@ -14,6 +14,7 @@ from brx_domain.inventory import (
     check_purchase,
     ledger_for_edit,
 )
+from brx_domain.listing import InventoryQuery
 from brx_domain.sync import OperationType
 from brx_domain.usecases.common import JobName, Ports, QueueName, dispatch, new_operation
 
@@ -53,10 +54,13 @@ def check_page(limit: int, offset: int) -> None:
         raise InvalidInput("offset", "must not be negative")
 
 
-async def list_inventory(ports: Ports, user_id: UUID, limit: int, offset: int) -> InventoryPage:
+async def list_inventory(
+    ports: Ports, user_id: UUID, limit: int, offset: int, where: InventoryQuery | None = None
+) -> InventoryPage:
+    """One page of the items `where` selects, in its order, and how many it selects in all."""
     check_page(limit, offset)
     async with ports.uow() as uow:
-        items, total = await uow.items.list(user_id, limit, offset)
+        items, total = await uow.items.list(user_id, limit, offset, where)
     return InventoryPage(items, total)
 
 

@@ -44,6 +44,50 @@ async def test_limit_outside_1_to_1000_is_400_naming_limit(api: Api) -> None:
         assert result.json["error"]["details"]["field"] == "limit"
 
 
+async def test_the_inventory_is_searched_by_card_name_and_filtered_and_sorted(api: Api) -> None:
+    cove = await api.add_item(4, card_name="Tranquil Cove", expansion_name="Core Set 2020")
+    bolt = await api.add_item(0, card_name="Lightning Bolt", price_cents=150)
+    other = await api.add_item(2, card_name="Bolt Bend", price_cents=60, listed=False)
+
+    async def ids(**params: object) -> tuple[list[int], int]:
+        result = await api.conductor.simulate_get(
+            f"/api/v1/sync/inventory/{api.user_id}", params=params, headers=api.auth()
+        )
+        assert result.status_code == 200, result.json
+        page = InventoryOut.model_validate(result.json)
+        return [item.id for item in page.items], page.total
+
+    first = await api.conductor.simulate_get(
+        f"/api/v1/sync/inventory/{api.user_id}", params={"q": "COVE"}, headers=api.auth()
+    )
+    assert first.json["items"][0]["card_name"] == "Tranquil Cove"
+    assert first.json["items"][0]["expansion_name"] == "Core Set 2020"
+    assert await ids(q="bolt", sort="-price", limit=1) == ([bolt], 2)
+    assert await ids(unlisted="true") == ([other], 1)
+    assert await ids(out_of_stock="false", condition="NM", language="EN") == ([cove, other], 2)
+    assert await ids(q="  ") == ([cove, bolt, other], 3)  # a blank search is no search
+
+
+async def test_a_bad_filter_is_400_naming_it_and_lists_nothing(api: Api) -> None:
+    await api.add_item(1)
+    for name, value in [
+        ("q", "x" * 101),
+        ("blueprint_id", "0"),
+        ("blueprint_id", "seven"),
+        ("out_of_stock", "perhaps"),
+        ("condition", "Like New"),
+        ("language", "klingon"),
+        ("sort", "colour"),
+        ("external_stock_id", ""),
+    ]:
+        result = await api.conductor.simulate_get(
+            f"/api/v1/sync/inventory/{api.user_id}", params={name: value}, headers=api.auth()
+        )
+        assert result.status_code == 400, (name, value)
+        assert result.json["error"]["details"]["field"] == name
+        assert "items" not in result.json
+
+
 async def test_a_purchase_decrements_atomically_and_queues_the_cardtrader_decrement(
     api: Api,
 ) -> None:

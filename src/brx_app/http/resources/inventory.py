@@ -8,8 +8,9 @@ import falcon.asgi
 
 from brx_app.http.io import path_int, query, read_json
 from brx_app.http.present import item_json, ledger_json
-from brx_app.http.schemas import ItemUpdate, PageQuery, PurchaseRequest
+from brx_app.http.schemas import InventoryQueryIn, ItemUpdate, PageQuery, PurchaseRequest
 from brx_domain.inventory import ItemPatch, parse_purchase_quantity
+from brx_domain.listing import InventoryQuery
 from brx_domain.usecases import Ports
 from brx_domain.usecases.inventory import (
     delete_item,
@@ -27,8 +28,9 @@ class Inventory:
     async def on_get(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID
     ) -> None:
-        page_query = query(req, PageQuery)
-        page = await list_inventory(self.ports, user_id, page_query.limit, page_query.offset)
+        asked = query(req, InventoryQueryIn)
+        where = InventoryQuery.of(**asked.model_dump(exclude={"limit", "offset"}))
+        page = await list_inventory(self.ports, user_id, asked.limit, asked.offset, where)
         resp.media = {
             "user_id": str(user_id),
             "items": [item_json(item) for item in page.items],
