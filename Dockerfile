@@ -17,9 +17,11 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY src ./src
-RUN pip wheel --wheel-dir /wheels .
+# The whole service (`server`) and boto3 for AWS_SSM_ENABLED=true (`aws`), at the versions the
+# tests ran with: constraints.txt is the lock (`nox -s lock` regenerates it).
+RUN pip wheel --wheel-dir /wheels --constraint constraints.txt '.[server,aws]'
 
 # ---- runtime: slim, no compilers, no sources, non-root ----
 FROM ${PYTHON_IMAGE} AS runtime
@@ -38,7 +40,7 @@ RUN groupadd --system --gid 10001 brx \
 
 # The wheels are bind-mounted from the builder, so they never become a layer of this image.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-index --find-links=/wheels brx-sync
+    pip install --no-index --find-links=/wheels 'brx-sync[server,aws]'
 
 WORKDIR /app
 USER 10001:10001

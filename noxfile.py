@@ -11,9 +11,12 @@ nox.options.error_on_missing_interpreters = True
 # supported Python runs the README's commands without a specific `python3.11` on PATH.
 
 
+CONSTRAINTS = "constraints.txt"  # the lock: tests, CI and the image resolve the same versions
+
+
 def _install(session: nox.Session, *extras: str) -> None:
     spec = f".[{','.join(extras)}]" if extras else "."
-    session.install("-e", spec)
+    session.install("--constraint", CONSTRAINTS, "-e", spec)
 
 
 @nox.session
@@ -48,7 +51,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """The service on its embedded default: API + worker + CardTrader sandbox, in memory."""
-    _install(session)
+    _install(session, "server")
     session.run("brx-sync", "demo", *session.posargs)
 
 
@@ -64,3 +67,24 @@ def schemathesis(session: nox.Session) -> None:
     """Property-based fuzzing of the HTTP API from its own OpenAPI document: no 5xx."""
     _install(session, "test")
     session.run("pytest", "-q", "tests/fuzz", *session.posargs)
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Regenerate constraints.txt (every extra) after a dependency changes in pyproject.toml;
+    existing pins are kept, `nox -s lock -- --upgrade` moves everything to the newest."""
+    session.install("pip-tools>=7.4")
+    session.run(
+        "pip-compile",
+        "--quiet",
+        "--all-extras",
+        "--strip-extras",  # constraints files take no extras
+        "--unsafe-package=brx-sync",  # the project's own self-referencing extras
+        "--no-emit-index-url",
+        "--no-emit-find-links",
+        "--no-emit-trusted-host",
+        f"--output-file={CONSTRAINTS}",
+        *session.posargs,
+        "pyproject.toml",
+        env={"CUSTOM_COMPILE_COMMAND": "nox -s lock"},
+    )

@@ -189,6 +189,17 @@ def test_dockerfile_final_stage_has_no_compilers_and_installs_the_built_wheel() 
     assert "ARG PYTHON_IMAGE=python:3.11-slim" in (ROOT / "Dockerfile").read_text()
 
 
+def test_the_image_installs_the_server_and_aws_extras_at_the_locked_versions() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    builder = re.search(r"RUN pip wheel (.+)", text)
+    assert builder, "the builder stage builds the wheels"
+    assert "--constraint constraints.txt" in builder.group(1)
+    assert "'.[server,aws]'" in builder.group(1)
+    assert re.search(r"COPY [^\n]*constraints\.txt", text)
+    runs = " ".join(args for op, args in _dockerfile_final_stage() if op == "RUN")
+    assert "'brx-sync[server,aws]'" in runs
+
+
 def test_dockerfile_serves_the_api_by_default_and_checks_liveness() -> None:
     stage = dict(_dockerfile_final_stage())
     argv = yaml.safe_load(stage["CMD"])
@@ -203,7 +214,7 @@ def test_dockerignore_keeps_secrets_out_of_the_build_context() -> None:
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     allowed = {line[1:] for line in lines if line.startswith("!")}
     assert lines[0] == "*", "an allow-list: everything is excluded first"
-    assert allowed == {"pyproject.toml", "README.md", "src/"}
+    assert allowed == {"pyproject.toml", "README.md", "constraints.txt", "src/"}
     assert {"**/.env", "**/*.pem"} <= set(lines)
 
 

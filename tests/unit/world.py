@@ -7,9 +7,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.fernet import Fernet
-
-from brx_adapters.crypto import FernetCipher
 from brx_adapters.memory import (
     FakeClock,
     MemoryCatalogue,
@@ -17,8 +14,7 @@ from brx_adapters.memory import (
     MemoryMarketplaceGateway,
     MemoryStore,
     MemoryTaskQueue,
-    MemoryUnitOfWorkFactory,
-    SequentialIds,
+    memory_ports,
 )
 from brx_domain.inventory import InventoryItem
 from brx_domain.sync import RemoteProduct, SyncOperation
@@ -53,12 +49,10 @@ class World:
     def __post_init__(self) -> None:
         self.store.clock = self.clock
         self.account: MemoryMarketplace = self.gateway.add_account(TOKEN)
-        self.ports = Ports(
-            uow=MemoryUnitOfWorkFactory(self.store),
+        self.ports = memory_ports(
+            store=self.store,
             queue=self.queue,
             clock=self.clock,
-            ids=SequentialIds(),
-            cipher=FernetCipher([Fernet.generate_key().decode()]),
             marketplace=self.gateway,
             catalogue=self.catalogue,
             settings=self.settings,

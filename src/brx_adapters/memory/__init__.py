@@ -2,7 +2,7 @@
 
 PUBLIC API: other services' test suites build on these. Each fake keeps inspection attributes
 (`MemoryStore` tables, `MemoryTaskQueue.enqueued`, `MemoryMarketplace.calls` ...) so tests can
-assert outcomes instead of mocking calls.
+assert outcomes instead of mocking calls; `memory_ports()` wires them all into one `Ports`.
 """
 
 from brx_adapters.memory.marketplace import (
@@ -20,6 +20,7 @@ from brx_adapters.memory.support import (
     SequentialIds,
 )
 from brx_adapters.memory.uow import MemoryUnitOfWork, MemoryUnitOfWorkFactory
+from brx_adapters.memory.wiring import memory_ports
 
 __all__ = [
     "Call",
@@ -35,4 +36,5 @@ __all__ = [
     "MemoryUnitOfWorkFactory",
     "QueuedJob",
     "SequentialIds",
+    "memory_ports",
 ]
