@@ -143,7 +143,7 @@ async def sync_in_this_process(config: dict[str, Any]) -> dict[str, Any]:
 
     from brx_adapters.cardtrader import CardTraderGateway
     from brx_adapters.crypto import FernetCipher
-    from brx_adapters.memory import MemoryTaskQueue
+    from brx_adapters.memory import MemoryProductLocks, MemoryTaskQueue
     from brx_adapters.mysql import MySqlCatalogue
     from brx_adapters.postgres import PostgresUnitOfWorkFactory, create_engine
     from brx_adapters.redis import RedisRateLimiter
@@ -164,7 +164,7 @@ async def sync_in_this_process(config: dict[str, Any]) -> dict[str, Any]:
                 http, base_url=config["base_url"],
                 limiter=RedisRateLimiter(redis, prefix=f"bench:{uuid.uuid4().hex}:"),
             ),
-            catalogue=catalogue, settings=Settings(chunk_size=CHUNK),
+            catalogue=catalogue, locks=MemoryProductLocks(), settings=Settings(chunk_size=CHUNK),
         )  # fmt: skip
         user_id = uuid.UUID(config["user_id"])
         await register_user(ports, user_id, TOKEN)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from functools import cached_property
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,12 @@ class AppConfig(BaseSettings):
     sync_chunk_size: int = Field(5000, ge=100, le=100_000, alias="SYNC_CHUNK_SIZE")
     sync_max_delete_share: float = Field(0.5, ge=0, le=1, alias="SYNC_MAX_DELETE_SHARE")
     periodic_sync_minutes: int = Field(0, ge=0, alias="PERIODIC_SYNC_MINUTES")
+    purchase_cardtrader_timeout_seconds: float = Field(
+        3.0, gt=0, le=60, alias="PURCHASE_CARDTRADER_TIMEOUT_SECONDS"
+    )
+    purchase_when_cardtrader_down: Literal["queue", "refuse"] = Field(
+        "queue", alias="PURCHASE_WHEN_CARDTRADER_DOWN"
+    )
     aws_ssm_enabled: bool = Field(False, alias="AWS_SSM_ENABLED")
     aws_region: str | None = Field(None, alias="AWS_REGION")
     jwt_public_key_ssm_path: str | None = Field(None, alias="JWT_PUBLIC_KEY_SSM_PATH")

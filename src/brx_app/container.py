@@ -20,6 +20,7 @@ from brx_domain.ports import (
     TokenCipher,
 )
 from brx_domain.usecases import Ports, Settings
+from brx_domain.usecases.common import WhenCardTraderDown
 
 HealthCheck = Callable[[], Awaitable[None]]  # raises when the dependency is down
 
@@ -44,6 +45,8 @@ def use_case_settings(config: AppConfig) -> Settings:
         chunk_size=config.sync_chunk_size,
         max_delete_share=config.sync_max_delete_share,
         webhook_max_age_seconds=config.webhook_max_age_seconds,
+        purchase_timeout_seconds=config.purchase_cardtrader_timeout_seconds,
+        purchase_when_down=WhenCardTraderDown(config.purchase_when_cardtrader_down),
     )
 
 
@@ -61,6 +64,7 @@ class Container(containers.DeclarativeContainer):
     marketplace: providers.Dependency[Any] = providers.Dependency()
     catalogue: providers.Dependency[Any] = providers.Dependency()
     rate_limiter: providers.Dependency[Any] = providers.Dependency()
+    locks: providers.Dependency[Any] = providers.Dependency()
     settings = providers.Callable(use_case_settings, config)
     ports = providers.Singleton(
         Ports,
@@ -71,6 +75,7 @@ class Container(containers.DeclarativeContainer):
         cipher=cipher,
         marketplace=marketplace,
         catalogue=catalogue,
+        locks=locks,
         settings=settings,
     )
 
@@ -152,6 +157,7 @@ def build_container(
         config,
         runtime,
         uow=postgres.PostgresUnitOfWorkFactory(engine),
+        locks=postgres.PostgresProductLocks(engine),
         queue=queue,
         clock=SystemClock(),
         ids=UuidIds(),
@@ -199,6 +205,7 @@ def build_memory_container(
     from brx_adapters.memory import (
         MemoryCatalogue,
         MemoryMarketplaceGateway,
+        MemoryProductLocks,
         MemoryRateLimiter,
         MemoryStore,
         MemoryTaskQueue,
@@ -211,6 +218,7 @@ def build_memory_container(
         config,
         Runtime(),
         uow=MemoryUnitOfWorkFactory(MemoryStore()),
+        locks=MemoryProductLocks(),
         queue=queue or MemoryTaskQueue(),
         clock=clock,
         ids=ids or UuidIds(),

@@ -128,6 +128,25 @@ class MarketplaceUnavailable(MarketplaceError):
     transient = True
 
 
+class MarketplaceOutcomeUnknown(MarketplaceUnavailable):
+    """A non-idempotent write may or may not have been applied (timeout, 5xx, cut answer)."""
+
+    code = "marketplace_outcome_unknown"
+
+
+class WriteUndetermined(MarketplaceUnavailable):
+    """A lost write could not be told applied or not from CardTrader's quantity and the changes
+    known meanwhile: it is not sent again (at most once); a later attempt looks again."""
+
+    code = "cardtrader_write_undetermined"
+
+
+class ProductBusy(MarketplaceUnavailable):
+    """Another write to the same CardTrader product held its lock past the deadline."""
+
+    code = "cardtrader_product_busy"
+
+
 class DependencyUnavailable(DomainError):
     """A store the service needs (database, queue, catalogue) is down (HTTP 503)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -159,6 +160,13 @@ class OperationRepository(Protocol):
         """Pending operations created before `older_than` (for re-enqueueing lost jobs)."""
         ...
 
+    async def on_product(
+        self, user_id: UUID, external_stock_id: str, since: datetime
+    ) -> list[SyncOperation]:
+        """The user's operations on this CardTrader product (job argument
+        `external_stock_id`) that are still pending or completed at or after `since`."""
+        ...
+
 
 @dataclass(frozen=True)
 class WebhookDelivery:
@@ -281,27 +289,29 @@ class Marketplace(Protocol):
         """True if deleted now, False if CardTrader says it was already gone (404)."""
         ...
 
-    async def increment_quantity(
-        self,
-        product_id: int,
-        delta: int,
-        *,
-        blueprint_id: int,
-        expected_before: int | None,
-        outcome_unknown: bool = False,
-    ) -> RemoteProduct | None:
-        """Add `delta` (may be negative) at most once; None when the product is gone
-        (CardTrader deletes a product whose quantity reaches 0).
+    async def find_product(self, product_id: int, *, blueprint_id: int) -> RemoteProduct | None:
+        """The product as listed now (export by blueprint), None when CardTrader has none."""
+        ...
 
-        When an earlier attempt's outcome is unknown (`outcome_unknown`, or a timeout inside the
-        call), re-read the product (export by blueprint) first: if its quantity already equals
-        `expected_before + delta`, the increment is not sent again.
-        """
+    async def increment_quantity(self, product_id: int, delta: int) -> RemoteProduct | None:
+        """Add `delta` (may be negative), sent once; None when the product is gone afterwards
+        (CardTrader deletes a product whose quantity reaches 0). Raises
+        MarketplaceOutcomeUnknown when it may or may not have been applied (never re-sent
+        here: `brx_domain.writes` decides), MarketplaceNotFound when the product is gone."""
         ...
 
 
 class MarketplaceGateway(Protocol):
     def for_token(self, token: str) -> Marketplace: ...
+
+
+class ProductLocks(Protocol):
+    """One writer at a time per CardTrader product, across every process (the at-most-once
+    rule needs to know who else wrote). Released when the holder ends or dies."""
+
+    def hold(self, key: str, wait_seconds: float) -> AbstractAsyncContextManager[None]:
+        """Wait at most `wait_seconds` for the lock, else raise ProductBusy."""
+        ...
 
 
 # --- everything else ----------------------------------------------------------------------------
@@ -371,6 +381,7 @@ __all__ = [
     "OrderStockRepository",
     "ProductDraft",
     "ProductExport",
+    "ProductLocks",
     "RateDecision",
     "RateLimiter",
     "SettingsRepository",

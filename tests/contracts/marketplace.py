@@ -118,12 +118,8 @@ async def test_increment_adds_and_subtracts(
 ) -> None:
     created = await marketplace.create_product(_draft(free_blueprint_id, quantity=3))
 
-    up = await marketplace.increment_quantity(
-        created.id, 2, blueprint_id=free_blueprint_id, expected_before=3
-    )
-    down = await marketplace.increment_quantity(
-        created.id, -4, blueprint_id=free_blueprint_id, expected_before=5
-    )
+    up = await marketplace.increment_quantity(created.id, 2)
+    down = await marketplace.increment_quantity(created.id, -4)
 
     assert up is not None and up.quantity == 5
     assert down is not None and down.quantity == 1
@@ -134,40 +130,34 @@ async def test_increment_to_zero_deletes_the_product(
 ) -> None:
     created = await marketplace.create_product(_draft(free_blueprint_id, quantity=2))
 
-    gone = await marketplace.increment_quantity(
-        created.id, -2, blueprint_id=free_blueprint_id, expected_before=2
-    )
+    gone = await marketplace.increment_quantity(created.id, -2)
 
     assert gone is None
     assert await _exported(marketplace, free_blueprint_id) == []
+    assert await marketplace.find_product(created.id, blueprint_id=free_blueprint_id) is None
 
 
-async def test_increment_with_unknown_outcome_does_not_apply_twice(
+async def test_increment_is_not_idempotent_each_call_applies(
     marketplace: Marketplace, free_blueprint_id: int
 ) -> None:
+    """Why the at-most-once rule lives above the port: two sends take twice."""
     created = await marketplace.create_product(_draft(free_blueprint_id, quantity=5))
-    await marketplace.increment_quantity(
-        created.id, -2, blueprint_id=free_blueprint_id, expected_before=5
-    )
 
-    retried = await marketplace.increment_quantity(
-        created.id, -2, blueprint_id=free_blueprint_id, expected_before=5, outcome_unknown=True
-    )
+    await marketplace.increment_quantity(created.id, -2)
+    await marketplace.increment_quantity(created.id, -2)
 
-    assert retried is not None and retried.quantity == 3
-    assert [p.quantity for p in await _exported(marketplace, free_blueprint_id)] == [3]
+    found = await marketplace.find_product(created.id, blueprint_id=free_blueprint_id)
+    assert found is not None and found.quantity == 1
 
 
-async def test_increment_with_unknown_outcome_applies_what_is_missing(
+async def test_find_product_reads_the_listed_quantity(
     marketplace: Marketplace, free_blueprint_id: int
 ) -> None:
-    created = await marketplace.create_product(_draft(free_blueprint_id, quantity=5))
+    created = await marketplace.create_product(_draft(free_blueprint_id, quantity=4))
 
-    applied = await marketplace.increment_quantity(
-        created.id, -2, blueprint_id=free_blueprint_id, expected_before=5, outcome_unknown=True
-    )
+    found = await marketplace.find_product(created.id, blueprint_id=free_blueprint_id)
 
-    assert applied is not None and applied.quantity == 3
+    assert found is not None and (found.id, found.quantity) == (created.id, 4)
 
 
 async def test_incrementing_a_missing_product_raises_not_found_or_answers_none(
@@ -177,9 +167,7 @@ async def test_incrementing_a_missing_product_raises_not_found_or_answers_none(
     await marketplace.delete_product(created.id)
 
     try:
-        result = await marketplace.increment_quantity(
-            created.id, 1, blueprint_id=free_blueprint_id, expected_before=None
-        )
+        result = await marketplace.increment_quantity(created.id, 1)
     except MarketplaceNotFound:
         result = None
 

@@ -13,7 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from brx_adapters.crypto import FernetCipher
-from brx_adapters.memory import MemoryMarketplaceGateway, MemoryTaskQueue
+from brx_adapters.memory import MemoryMarketplaceGateway, MemoryProductLocks, MemoryTaskQueue
 from brx_adapters.postgres import PostgresUnitOfWorkFactory
 from brx_adapters.system import SystemClock, UuidIds
 from brx_app.jobs import run_job
@@ -82,6 +82,7 @@ async def ports(
         cipher=FernetCipher([Fernet.generate_key().decode()]),
         marketplace=gateway,
         catalogue=catalogue,
+        locks=MemoryProductLocks(),
         settings=Settings(chunk_size=1000),
     )
 

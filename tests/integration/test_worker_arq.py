@@ -16,7 +16,7 @@ from arq.constants import in_progress_key_prefix
 from cryptography.fernet import Fernet
 
 from brx_adapters.crypto import FernetCipher
-from brx_adapters.memory import MemoryCatalogue, MemoryMarketplaceGateway
+from brx_adapters.memory import MemoryCatalogue, MemoryMarketplaceGateway, MemoryProductLocks
 from brx_adapters.postgres import PostgresUnitOfWorkFactory
 from brx_adapters.queue import ArqTaskQueue
 from brx_adapters.queue.leases import reap
@@ -63,6 +63,7 @@ def ports(
         cipher=FernetCipher([Fernet.generate_key().decode()]),
         marketplace=gateway,
         catalogue=MemoryCatalogue(None),
+        locks=MemoryProductLocks(),
         settings=Settings(chunk_size=50),
     )
 

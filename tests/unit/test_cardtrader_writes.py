@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from brx_domain.errors import MarketplaceError, MarketplaceNotFound, MarketplaceUnavailable
+from brx_domain.errors import MarketplaceOutcomeUnknown
 from brx_domain.inventory import Properties
 from brx_domain.ports import ProductDraft
 from tests.unit.test_cardtrader_fakes import TOKEN, Fault, harness, product
@@ -77,9 +77,7 @@ async def test_a_create_refused_with_429_is_simply_retried() -> None:
 async def test_increment_sends_the_delta_and_returns_the_product() -> None:
     h = harness([product(1, quantity=4)])
 
-    after = await h.gateway.for_token(TOKEN).increment_quantity(
-        1, -1, blueprint_id=16, expected_before=4
-    )
+    after = await h.gateway.for_token(TOKEN).increment_quantity(1, -1)
 
     assert after is not None and after.quantity == 3
 
@@ -87,84 +85,41 @@ async def test_increment_sends_the_delta_and_returns_the_product() -> None:
 async def test_an_increment_to_zero_returns_none_because_cardtrader_deletes_the_product() -> None:
     h = harness([product(1, quantity=2)])
 
-    after = await h.gateway.for_token(TOKEN).increment_quantity(
-        1, -2, blueprint_id=16, expected_before=2
-    )
+    after = await h.gateway.for_token(TOKEN).increment_quantity(1, -2)
 
     assert after is None and 1 not in h.server.products
 
 
-async def test_an_increment_whose_answer_was_lost_is_not_applied_twice() -> None:
+async def test_an_increment_whose_answer_was_lost_is_reported_unknown_and_never_resent() -> None:
     h = harness([product(1, quantity=4)])
     h.server.faults.append(Fault(r"POST /products/1/increment", "apply_then_timeout"))
 
-    after = await h.gateway.for_token(TOKEN).increment_quantity(
-        1, -1, blueprint_id=16, expected_before=4
-    )
+    with pytest.raises(MarketplaceOutcomeUnknown):
+        await h.gateway.for_token(TOKEN).increment_quantity(1, -1)
 
-    assert after is not None and after.quantity == 3
     assert h.server.products[1]["quantity"] == 3
+    assert h.server.count(r"POST /products/1/increment") == 1
 
 
-async def test_a_retried_job_with_outcome_unknown_re_reads_before_sending() -> None:
-    h = harness([product(1, quantity=3)])  # the first attempt did apply -1
-
-    after = await h.gateway.for_token(TOKEN).increment_quantity(
-        1, -1, blueprint_id=16, expected_before=4, outcome_unknown=True
-    )
-
-    assert after is not None and after.quantity == 3
-    assert h.server.count(r"POST /products/1/increment") == 0
-
-
-async def test_a_retried_job_sends_the_increment_when_the_first_attempt_did_not_apply() -> None:
+async def test_an_increment_answered_500_is_unknown_too_and_not_retried() -> None:
     h = harness([product(1, quantity=4)])
+    h.server.faults.append(Fault(r"POST /products/1/increment", "500"))
 
-    after = await h.gateway.for_token(TOKEN).increment_quantity(
-        1, -1, blueprint_id=16, expected_before=4, outcome_unknown=True
-    )
+    with pytest.raises(MarketplaceOutcomeUnknown):
+        await h.gateway.for_token(TOKEN).increment_quantity(1, -1)
 
-    assert after is not None and after.quantity == 3
-
-
-async def test_an_unknown_outcome_that_emptied_the_product_counts_as_done() -> None:
-    h = harness([])
-
-    after = await h.gateway.for_token(TOKEN).increment_quantity(
-        1, -2, blueprint_id=16, expected_before=2, outcome_unknown=True
-    )
-
-    assert after is None
+    assert h.server.count(r"POST /products/1/increment") == 1
 
 
-async def test_an_unknown_outcome_on_a_vanished_product_is_not_found() -> None:
-    h = harness([])
+async def test_find_product_reads_one_product_of_the_blueprint() -> None:
+    h = harness([product(1, quantity=4), product(2, quantity=7)])
+    market = h.gateway.for_token(TOKEN)
 
-    with pytest.raises(MarketplaceNotFound):
-        await h.gateway.for_token(TOKEN).increment_quantity(
-            1, -1, blueprint_id=16, expected_before=5, outcome_unknown=True
-        )
+    found = await market.find_product(2, blueprint_id=16)
+    missing = await market.find_product(3, blueprint_id=16)
 
-
-async def test_an_unknown_outcome_without_an_expected_quantity_is_refused() -> None:
-    h = harness([product(1)])
-
-    with pytest.raises(MarketplaceError) as caught:
-        await h.gateway.for_token(TOKEN).increment_quantity(
-            1, -1, blueprint_id=16, expected_before=None, outcome_unknown=True
-        )
-    assert not caught.value.transient and h.server.count(r"POST /products/1/increment") == 0
-
-
-async def test_an_increment_that_keeps_failing_gives_up_without_applying_twice() -> None:
-    h = harness([product(1, quantity=4)])
-    h.server.faults += [Fault(r"POST /products/1/increment", "500") for _ in range(5)]
-
-    with pytest.raises(MarketplaceUnavailable):
-        await h.gateway.for_token(TOKEN).increment_quantity(
-            1, -1, blueprint_id=16, expected_before=4
-        )
-    assert h.server.products[1]["quantity"] == 4
+    assert found is not None and found.quantity == 7
+    assert missing is None
 
 
 async def test_bulk_update_polls_the_job_and_reports_each_items_error() -> None:

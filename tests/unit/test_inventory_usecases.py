@@ -6,7 +6,13 @@ import asyncio
 
 import pytest
 
-from brx_domain.errors import InsufficientStock, InvalidInput, NotFound, NotListedOnCardTrader
+from brx_domain.errors import (
+    InsufficientStock,
+    InvalidInput,
+    MarketplaceUnavailable,
+    NotFound,
+    NotListedOnCardTrader,
+)
 from brx_domain.inventory import InventoryItem, ItemPatch, Properties, StockReason
 from brx_domain.sync import OperationStatus, RemoteProduct
 from brx_domain.usecases.common import requeue_pending
@@ -14,9 +20,9 @@ from brx_domain.usecases.inventory import (
     delete_item,
     item_history,
     list_inventory,
-    purchase_item,
     update_item,
 )
+from brx_domain.usecases.purchases import purchase_item
 from tests.unit.world import World
 
 PROPS = Properties.trusted({"condition": "Near Mint", "mtg_language": "it", "mtg_rarity": "R"})
@@ -42,17 +48,20 @@ async def _unlisted(world: World) -> InventoryItem:
     return item
 
 
-async def test_a_purchase_takes_stock_records_it_and_queues_the_decrement(world: World) -> None:
+async def test_a_purchase_takes_stock_and_is_confirmed_with_cardtrader_in_the_call(
+    world: World,
+) -> None:
     item = await _listed(world)
 
     purchase = await purchase_item(world.ports, world.user_id, item.id, 2)
 
     assert (purchase.quantity, purchase.remaining) == (2, 3)
+    assert (purchase.confirmed, purchase.queued) == (True, False)
     assert world.quantities() == {item.external_stock_id: 3}
+    assert world.account.products[int(str(item.external_stock_id))].quantity == 3
     assert world.store.ledger_of(world.user_id, item.id)[-1].reason is StockReason.PURCHASE
-    assert [(j.job, j.job_id) for j in world.queue.enqueued] == [
-        ("push_purchase", purchase.task_id)
-    ]
+    assert world.operation(purchase.task_id).status is OperationStatus.COMPLETED
+    assert world.queue.enqueued == []
 
 
 async def test_buying_more_than_in_stock_is_refused_and_changes_nothing(world: World) -> None:
@@ -172,9 +181,10 @@ async def test_a_failed_enqueue_leaves_a_pending_operation_that_requeue_sends(
 ) -> None:
     item = await _listed(world)
     world.queue.fail_next()
+    world.account.fail_next(MarketplaceUnavailable("503"), method="find_product")
 
     purchase = await purchase_item(world.ports, world.user_id, item.id, 1)
-    assert world.queue.enqueued == []
+    assert world.queue.enqueued == [] and purchase.queued
     assert world.operation(purchase.task_id).status is OperationStatus.PENDING
     world.clock.advance(minutes=5)
 
@@ -189,6 +199,7 @@ async def test_a_failed_enqueue_leaves_a_pending_operation_that_requeue_sends(
 async def test_requeue_leaves_recent_operations_alone(world: World) -> None:
     item = await _listed(world)
     world.queue.fail_next()
+    world.account.fail_next(MarketplaceUnavailable("503"), method="find_product")
     await purchase_item(world.ports, world.user_id, item.id, 1)
 
     assert await requeue_pending(world.ports, older_than_seconds=60) == 0

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from brx_domain.errors import MarketplaceUnavailable
+from brx_domain.errors import MarketplaceOutcomeUnknown, MarketplaceUnavailable
 from brx_domain.inventory import InventoryItem, ItemPatch
 from brx_domain.sync import OperationStatus
-from brx_domain.usecases.inventory import delete_item, purchase_item, update_item
+from brx_domain.usecases.inventory import delete_item, update_item
 from brx_domain.usecases.operations import task_state
+from brx_domain.usecases.purchases import Purchase, purchase_item
 from tests.unit.world import World
 
 
@@ -67,41 +68,47 @@ async def test_push_delete_of_a_product_already_gone_completes(world: World) -> 
     assert world.result(change.task_id)["already_gone"] is True
 
 
-async def test_push_purchase_decrements_cardtrader_once(world: World) -> None:
+async def _queued_purchase(world: World, item: InventoryItem, quantity: int) -> Purchase:
+    """A purchase CardTrader could not confirm in the request (down): sold and queued."""
+    world.account.fail_next(MarketplaceUnavailable("503"), method="find_product")
+    purchase = await purchase_item(world.ports, world.user_id, item.id, quantity)
+    assert (purchase.confirmed, purchase.queued) == (False, True)
+    return purchase
+
+
+async def test_a_queued_purchase_decrements_cardtrader_once(world: World) -> None:
     item = await _listed(world, quantity=5)
 
-    await purchase_item(world.ports, world.user_id, item.id, 2)
+    await _queued_purchase(world, item, 2)
     await world.run_jobs()
 
     assert _remote_quantity(world, item) == 3
     assert len(world.account.method_calls("increment_quantity")) == 1
 
 
-async def test_push_purchase_with_an_unknown_outcome_does_not_decrement_twice(
-    world: World,
-) -> None:
+async def test_a_queued_purchase_whose_answer_was_lost_is_not_sent_again(world: World) -> None:
     item = await _listed(world, quantity=5)
-    world.account.fail_next(MarketplaceUnavailable("timeout"), applied=True)
+    world.account.fail_next(
+        MarketplaceOutcomeUnknown("cut"), applied=True, method="increment_quantity"
+    )
+    world.account.fail_next(MarketplaceUnavailable("503"), method="find_product", skip=1)
     purchase = await purchase_item(world.ports, world.user_id, item.id, 2)
+    assert purchase.queued  # the read before the send worked, the settling read did not
 
-    with pytest.raises(MarketplaceUnavailable):
-        await world.run_jobs()  # CardTrader applied it, but the answer was lost
-    world.queue.pending.append(world.queue.enqueued[-1])
     await world.run_jobs()
 
-    retry = world.account.method_calls("increment_quantity")[-1]
-    assert retry.args["outcome_unknown"] is True
+    assert len(world.account.method_calls("increment_quantity")) == 1
     assert _remote_quantity(world, item) == 3
     assert world.operation(purchase.task_id).status is OperationStatus.COMPLETED
 
 
-async def test_push_purchase_corrects_local_stock_when_cardtrader_no_longer_has_it(
+async def test_a_queued_purchase_corrects_local_stock_when_cardtrader_no_longer_has_it(
     world: World,
 ) -> None:
     item = await _listed(world, quantity=5)
+    purchase = await _queued_purchase(world, item, 2)
     world.account.products.clear()  # sold out on CardTrader meanwhile
 
-    purchase = await purchase_item(world.ports, world.user_id, item.id, 2)
     await world.run_jobs()
 
     assert world.quantities() == {item.external_stock_id: 0}
@@ -110,12 +117,12 @@ async def test_push_purchase_corrects_local_stock_when_cardtrader_no_longer_has_
     assert sum(e.delta for e in ledger) == 0
 
 
-async def test_push_purchase_of_the_last_units_lets_cardtrader_delete_the_product(
+async def test_a_queued_purchase_of_the_last_units_lets_cardtrader_delete_the_product(
     world: World,
 ) -> None:
     item = await _listed(world, quantity=2)
 
-    await purchase_item(world.ports, world.user_id, item.id, 2)
+    await _queued_purchase(world, item, 2)
     await world.run_jobs()
 
     assert _remote_quantity(world, item) is None
@@ -124,7 +131,7 @@ async def test_push_purchase_of_the_last_units_lets_cardtrader_delete_the_produc
 
 async def test_a_finished_job_delivered_again_does_nothing(world: World) -> None:
     item = await _listed(world, quantity=5)
-    await purchase_item(world.ports, world.user_id, item.id, 1)
+    await _queued_purchase(world, item, 1)
     await world.run_jobs()
 
     world.queue.pending.append(world.queue.enqueued[-1])  # at-least-once delivery

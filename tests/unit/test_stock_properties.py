@@ -17,7 +17,8 @@ from brx_domain.inventory import ItemPatch
 from brx_domain.orders import Order
 from brx_domain.sync import RemoteProduct
 from brx_domain.testing import Delivery, order_histories, orders, quantities
-from brx_domain.usecases.inventory import purchase_item, update_item
+from brx_domain.usecases.inventory import update_item
+from brx_domain.usecases.purchases import purchase_item
 from brx_domain.usecases.webhooks import receive_webhook, sign
 from tests.unit.world import World
 

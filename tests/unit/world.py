@@ -12,6 +12,7 @@ from brx_adapters.memory import (
     MemoryCatalogue,
     MemoryMarketplace,
     MemoryMarketplaceGateway,
+    MemoryProductLocks,
     MemoryStore,
     MemoryTaskQueue,
     memory_ports,
@@ -55,6 +56,7 @@ class World:
             clock=self.clock,
             marketplace=self.gateway,
             catalogue=self.catalogue,
+            locks=MemoryProductLocks(),
             settings=self.settings,
         )
 

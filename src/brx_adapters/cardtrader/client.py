@@ -17,7 +17,7 @@ from brx_adapters.cardtrader.codec import (
 )
 from brx_adapters.cardtrader.export import StreamedExport, download_export
 from brx_adapters.cardtrader.transport import Channel, OutcomeUnknown
-from brx_domain.errors import MarketplaceError, MarketplaceNotFound, MarketplaceUnavailable
+from brx_domain.errors import MarketplaceNotFound, MarketplaceUnavailable
 from brx_domain.inventory import Properties
 from brx_domain.orders import Order
 from brx_domain.ports import MarketplaceInfo, ProductDraft
@@ -27,8 +27,9 @@ SETTLE_ROUNDS = 3  # re-read / re-send rounds for a write whose outcome stays un
 
 
 class CardTraderMarketplace:
-    """The port's calls plus bulk jobs and orders. Creates and increments are never sent twice
-    blindly: an unknown outcome is settled by re-reading the blueprint's products."""
+    """The port's calls plus bulk jobs and orders. Non-idempotent writes are never sent twice
+    blindly: an increment's unknown outcome goes back to the caller (`brx_domain.writes`
+    settles it), a create's is settled here by re-reading the blueprint's products."""
 
     def __init__(
         self, channel: Channel, *, export_timeout: httpx.Timeout, job_poll: jobs.JobPolling
@@ -80,7 +81,7 @@ class CardTraderMarketplace:
                 if have >= target and now is not None:
                     return now
                 if now is not None and have > (before.quantity if before else 0):
-                    settled = await self.increment_quantity(
+                    settled = await self._settled_increment(
                         now.id, target - have, blueprint_id=draft.blueprint_id, expected_before=have
                     )
                     if settled is not None:
@@ -106,29 +107,11 @@ class CardTraderMarketplace:
                 return product
         return None
 
-    async def increment_quantity(
-        self,
-        product_id: int,
-        delta: int,
-        *,
-        blueprint_id: int,
-        expected_before: int | None,
-        outcome_unknown: bool = False,
-    ) -> RemoteProduct | None:
-        for _ in range(SETTLE_ROUNDS):
-            if outcome_unknown:
-                applied, product = await self._increment_applied(
-                    product_id, delta, blueprint_id, expected_before
-                )
-                if applied:
-                    return product
-            try:
-                return await self._post_increment(product_id, delta)
-            except OutcomeUnknown:
-                outcome_unknown = True
-        raise MarketplaceUnavailable("CardTrader increment: outcome still unknown after re-reading")
+    async def find_product(self, product_id: int, *, blueprint_id: int) -> RemoteProduct | None:
+        return await self._find(product_id, blueprint_id)
 
-    async def _post_increment(self, product_id: int, delta: int) -> RemoteProduct | None:
+    async def increment_quantity(self, product_id: int, delta: int) -> RemoteProduct | None:
+        """Sent once: an unknown outcome raises OutcomeUnknown for the caller to settle."""
         product = await self._channel.send(
             "POST",
             "/products/{id}/increment",
@@ -139,23 +122,19 @@ class CardTraderMarketplace:
         )
         return product if product.quantity > 0 else None
 
-    async def _increment_applied(
-        self, product_id: int, delta: int, blueprint_id: int, expected_before: int | None
-    ) -> tuple[bool, RemoteProduct | None]:
-        """(True, product) when the product already shows the increment; (False, None) when
-        it still has to be sent."""
-        if expected_before is None:
-            raise MarketplaceError(
-                "CardTrader increment: an earlier attempt may have been applied and there is "
-                "no expected quantity to check it against"
-            )
-        target = expected_before + delta
-        current = await self._find(product_id, blueprint_id)
-        if current is None:
-            if target <= 0:
-                return True, None  # it reached zero and CardTrader deleted it
-            raise MarketplaceNotFound(f"CardTrader product {product_id} is no longer listed")
-        return current.quantity == target, current if current.quantity == target else None
+    async def _settled_increment(
+        self, product_id: int, delta: int, *, blueprint_id: int, expected_before: int
+    ) -> RemoteProduct | None:
+        """For a create that landed partly: add the missing units, re-reading after a lost
+        answer (nothing else writes to a product this service is still creating)."""
+        for _ in range(SETTLE_ROUNDS):
+            try:
+                return await self.increment_quantity(product_id, delta)
+            except OutcomeUnknown:
+                current = await self._find(product_id, blueprint_id)
+                if current is not None and current.quantity == expected_before + delta:
+                    return current
+        raise MarketplaceUnavailable("CardTrader increment: outcome still unknown after re-reading")
 
     async def _find(self, product_id: int, blueprint_id: int) -> RemoteProduct | None:
         found = None

@@ -18,7 +18,12 @@ from brx_adapters.cardtrader.policy import (
     limits_for,
     parse_retry_after,
 )
-from brx_domain.errors import MarketplaceError, MarketplaceRateLimited, MarketplaceUnavailable
+from brx_domain.errors import (
+    MarketplaceError,
+    MarketplaceOutcomeUnknown,
+    MarketplaceRateLimited,
+    MarketplaceUnavailable,
+)
 from brx_domain.ports import RateLimiter
 
 T = TypeVar("T")
@@ -29,7 +34,7 @@ Exchange = Callable[[], Awaitable[httpx.Response]]
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class OutcomeUnknown(MarketplaceUnavailable):
+class OutcomeUnknown(MarketplaceOutcomeUnknown):
     """A non-idempotent write may or may not have been applied (timeout, 5xx, cut answer)."""
 
 

@@ -5,6 +5,7 @@ PUBLIC API: other services' test suites build on these. Each fake keeps inspecti
 assert outcomes instead of mocking calls; `memory_ports()` wires them all into one `Ports`.
 """
 
+from brx_adapters.memory.locks import MemoryProductLocks
 from brx_adapters.memory.marketplace import (
     Call,
     MemoryExport,
@@ -29,6 +30,7 @@ __all__ = [
     "MemoryExport",
     "MemoryMarketplace",
     "MemoryMarketplaceGateway",
+    "MemoryProductLocks",
     "MemoryRateLimiter",
     "MemoryStore",
     "MemoryTaskQueue",

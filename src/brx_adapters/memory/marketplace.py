@@ -1,10 +1,10 @@
 """A fake CardTrader, one account per token. PUBLIC API for other services' tests.
 
 Follows CARDTRADER_API.md: creating an identical product increments it (not idempotent);
-`increment` to a quantity <= 0 deletes the product; deleting a missing product answers False;
-`increment_quantity(outcome_unknown=True)` re-reads first and never applies twice. Inspect
-`products` and `calls`; inject failures with `fail_next(exc)` (or `applied=True` to fail *after*
-the write took effect, like a timeout on the way back).
+`increment` to a quantity <= 0 deletes the product; deleting a missing product answers False.
+Inspect `products` and `calls`; inject failures with `fail_next(exc)` (or `applied=True` to
+fail *after* the write took effect, like an answer lost on the way back: pass a
+`MarketplaceOutcomeUnknown` for that); `sell` plays a buyer's order.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class MemoryMarketplace:
         self.authorized = authorized
         self.calls: list[Call] = []
         self._next_id = max(self.products, default=100_000) + 1
-        self._failures: list[tuple[BaseException, bool]] = []
+        self._failures: list[list[Any]] = []  # [exc, applied, method, calls to let pass]
 
     # --- test helpers ---------------------------------------------------------------------
 
@@ -73,8 +73,18 @@ class MemoryMarketplace:
         self.products[product.id] = product
         return product
 
-    def fail_next(self, exc: BaseException, *, applied: bool = False, times: int = 1) -> None:
-        self._failures += [(exc, applied)] * times
+    def fail_next(
+        self,
+        exc: BaseException,
+        *,
+        applied: bool = False,
+        times: int = 1,
+        method: str | None = None,
+        skip: int = 0,
+    ) -> None:
+        """The next call (of `method`, if given; after `skip` such calls) raises `exc`;
+        after writing when `applied`."""
+        self._failures += [[exc, applied, method, skip] for _ in range(times)]
 
     def method_calls(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -88,9 +98,13 @@ class MemoryMarketplace:
         self.calls.append(Call(method, args))
         if not self.authorized:
             raise MarketplaceUnauthorized("CardTrader refused the token")
-        if not self._failures:
+        index = next((i for i, f in enumerate(self._failures) if f[2] in (None, method)), None)
+        if index is None:
             return None
-        exc, applied = self._failures.pop(0)
+        if self._failures[index][3] > 0:
+            self._failures[index][3] -= 1
+            return None
+        exc, applied, _, _ = self._failures.pop(index)
         if not applied:
             raise exc
         return exc
@@ -141,30 +155,25 @@ class MemoryMarketplace:
             raise late
         return existed
 
-    async def increment_quantity(
-        self,
-        product_id: int,
-        delta: int,
-        *,
-        blueprint_id: int,
-        expected_before: int | None,
-        outcome_unknown: bool = False,
-    ) -> RemoteProduct | None:
-        args = {"delta": delta, "blueprint_id": blueprint_id, "outcome_unknown": outcome_unknown}
-        late = self._enter("increment_quantity", product_id=product_id, **args)
+    async def find_product(self, product_id: int, *, blueprint_id: int) -> RemoteProduct | None:
+        self._enter("find_product", product_id=product_id, blueprint_id=blueprint_id)
+        product = self.products.get(product_id)
+        return product if product is not None and product.blueprint_id == blueprint_id else None
+
+    async def increment_quantity(self, product_id: int, delta: int) -> RemoteProduct | None:
+        late = self._enter("increment_quantity", product_id=product_id, delta=delta)
         current = self.products.get(product_id)
-        if outcome_unknown and expected_before is not None:
-            target = expected_before + delta
-            if current is None and target <= 0:
-                return None  # the earlier attempt went through and deleted it
-            if current is not None and current.quantity == target:
-                return current  # the earlier attempt went through
         if current is None:
             raise MarketplaceNotFound(f"product {product_id} not found")
         result = self._increment(current, delta)
         if late:
             raise late
         return result
+
+    def sell(self, product_id: int, quantity: int = 1) -> None:
+        """A buyer's order on CardTrader (the webhook is the test's to deliver)."""
+        current = self.products[product_id]
+        self._increment(current, -quantity)
 
     def _increment(self, current: RemoteProduct, delta: int) -> RemoteProduct | None:
         quantity = current.quantity + delta

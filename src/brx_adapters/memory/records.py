@@ -122,6 +122,21 @@ class MemoryOperationRepository:
         found.sort(key=lambda op: _sortable(op.created_at))
         return found[:limit]
 
+    async def on_product(
+        self, user_id: UUID, external_stock_id: str, since: datetime
+    ) -> list[SyncOperation]:
+        return [
+            op
+            for op in self._all().values()
+            if op.user_id == user_id
+            and str(op.metadata.get("job", {}).get("args", {}).get("external_stock_id"))
+            == external_stock_id
+            and (
+                op.status is OperationStatus.PENDING
+                or (op.completed_at is not None and op.completed_at >= since)
+            )
+        ]
+
 
 def _sortable(at: datetime | None) -> float:
     return at.timestamp() if at is not None else float("-inf")

@@ -11,12 +11,14 @@ from brx_adapters.postgres.engine import (
     ping,
     pool_status,
 )
+from brx_adapters.postgres.locks import PostgresProductLocks
 from brx_adapters.postgres.migrate import head_revision, upgrade, upgrade_async
 from brx_adapters.postgres.uow import PostgresUnitOfWork, PostgresUnitOfWorkFactory
 
 __all__ = [
     "COMPOSITE_COLUMNS",
     "COMPOSITE_INDEX",
+    "PostgresProductLocks",
     "PostgresUnitOfWork",
     "PostgresUnitOfWorkFactory",
     "create_engine",

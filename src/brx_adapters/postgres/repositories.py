@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -183,6 +183,25 @@ class PostgresOperationRepository:
             )
             .order_by(operations.c.created_at, operations.c.id)
             .limit(limit)
+        )
+        return [mapping.operation_from_row(row) for row in result.mappings()]
+
+    async def on_product(
+        self, user_id: UUID, external_stock_id: str, since: datetime
+    ) -> list[SyncOperation]:
+        """By user (indexed), then the job argument; only recent or pending rows qualify."""
+        product = operations.c.operation_metadata["job"]["args"]["external_stock_id"].astext
+        result = await self._conn.execute(
+            select(operations)
+            .where(
+                operations.c.user_id == user_id,
+                product == external_stock_id,
+                or_(
+                    operations.c.status == OperationStatus.PENDING.value,
+                    operations.c.completed_at >= since,
+                ),
+            )
+            .order_by(operations.c.id)
         )
         return [mapping.operation_from_row(row) for row in result.mappings()]
 

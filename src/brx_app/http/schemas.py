@@ -217,6 +217,10 @@ class Purchased(BaseModel):
     remaining_quantity: int
     message: str
     task_id: str
+    cardtrader_confirmed: bool = Field(description="CardTrader took the units in the request")
+    cardtrader_sync_queued: bool = Field(
+        description="CardTrader could not answer in time: its decrement follows (at most once)"
+    )
 
 
 class LedgerEntryOut(BaseModel):

@@ -15,6 +15,7 @@ from brx_domain.ports import (
     Clock,
     IdSource,
     MarketplaceGateway,
+    ProductLocks,
     TaskQueue,
     TokenCipher,
     UnitOfWork,
@@ -40,6 +41,13 @@ class JobName(enum.StrEnum):
     APPLY_WEBHOOK = "apply_webhook"
 
 
+class WhenCardTraderDown(enum.StrEnum):
+    """A purchase CardTrader cannot confirm in time: sell and queue the decrement, or refuse."""
+
+    QUEUE = "queue"
+    REFUSE = "refuse"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Tunables of the use cases (from configuration; safe defaults)."""
@@ -49,6 +57,9 @@ class Settings:
     webhook_max_age_seconds: int = 7 * 24 * 3600
     webhook_max_future_seconds: int = 300
     skipped_examples: int = 10
+    purchase_timeout_seconds: float = 3.0
+    purchase_when_down: WhenCardTraderDown = WhenCardTraderDown.QUEUE
+    write_lock_seconds: float = 30.0  # a queued push's longest wait for a product's lock
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class Ports:
     cipher: TokenCipher
     marketplace: MarketplaceGateway
     catalogue: BlueprintCatalogue
+    locks: ProductLocks
     settings: Settings = Settings()
 
 

@@ -1,17 +1,17 @@
-"""Shop-side use cases on one user's inventory: list, edit, delete, purchase, history."""
+"""Shop-side use cases on one user's inventory: list, edit, delete, history (purchases:
+`purchases.py`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from uuid import UUID
 
-from brx_domain.errors import InsufficientStock, InvalidInput, NotFound
+from brx_domain.errors import InvalidInput, NotFound
 from brx_domain.inventory import (
     InventoryItem,
     ItemPatch,
     LedgerEntry,
     StockReason,
-    check_purchase,
     ledger_for_edit,
 )
 from brx_domain.listing import InventoryQuery
@@ -37,14 +37,6 @@ class ItemChange:
     @property
     def queued(self) -> bool:
         return self.task_id is not None
-
-
-@dataclass(frozen=True)
-class Purchase:
-    item_id: int
-    quantity: int
-    remaining: int
-    task_id: str
 
 
 def check_page(limit: int, offset: int) -> None:
@@ -144,45 +136,3 @@ async def delete_item(ports: Ports, user_id: UUID, item_id: int) -> ItemChange:
     if operation:
         await dispatch(ports, operation)
     return ItemChange(item, operation.operation_id if operation else None)
-
-
-async def purchase_item(ports: Ports, user_id: UUID, item_id: int, quantity: int) -> Purchase:
-    """Take stock atomically (never oversells), then queue CardTrader's decrement."""
-    async with ports.uow() as uow:
-        item = await uow.items.get(user_id, item_id)
-        if item is None:
-            raise NotFound(f"item {item_id} not found")
-        check_purchase(item, quantity)
-        remaining = await uow.items.take(user_id, item_id, quantity)
-        if remaining is None:  # a concurrent purchase got there first
-            current = await uow.items.get(user_id, item_id)
-            raise InsufficientStock(quantity, current.quantity if current else 0)
-        operation = new_operation(
-            ports,
-            user_id,
-            OperationType.PURCHASE,
-            JobName.PUSH_PURCHASE,
-            QueueName.HIGH,
-            item_id=item_id,
-            quantity=quantity,
-            external_stock_id=item.external_stock_id,
-            blueprint_id=item.blueprint_id,
-            quantity_before=remaining + quantity,
-        )
-        await uow.operations.add(operation)
-        await uow.ledger.add(
-            [
-                LedgerEntry(
-                    user_id,
-                    item_id,
-                    -quantity,
-                    StockReason.PURCHASE,
-                    operation.operation_id,
-                    ports.clock.now(),
-                    remaining,
-                )
-            ]
-        )
-        await uow.commit()
-    await dispatch(ports, operation)
-    return Purchase(item_id, quantity, remaining, operation.operation_id)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from brx_domain.errors import MarketplaceNotFound
 from brx_domain.inventory import InventoryItem, LedgerEntry, StockReason
 from brx_domain.ports import ProductDraft
 from brx_domain.sync import SyncOperation
 from brx_domain.usecases.common import Ports
 from brx_domain.usecases.operations import marketplace_for, run_operation
+from brx_domain.usecases.stock_writes import Deadline, Decrement, Outcome, Shortfall, decrement
 
 
 def draft_of(item: InventoryItem) -> ProductDraft:
@@ -52,46 +52,58 @@ async def push_delete(ports: Ports, operation_id: str) -> SyncOperation | None:
 
 
 async def push_purchase(ports: Ports, operation_id: str) -> SyncOperation | None:
-    """Decrement CardTrader by the units sold, at most once. If CardTrader no longer has the
-    product, the local stock is corrected to zero (CardTrader is where it sells)."""
+    """Decrement CardTrader by the units sold, at most once (`stock_writes.decrement` settles
+    an earlier attempt's lost answer before sending anything). If CardTrader no longer has the
+    product, the local stock is corrected to zero (CardTrader is where it sells). A purchase
+    the shop refused is only settled: if CardTrader took the units after all, the local stock
+    follows, so both channels agree."""
 
     async def body(operation: SyncOperation) -> Mapping[str, Any]:
-        args = operation.metadata["job"]["args"]
         market = await marketplace_for(ports, operation)
+        refused = bool(operation.metadata.get("refused"))
         try:
-            product = await market.increment_quantity(
-                int(args["external_stock_id"]),
-                -int(args["quantity"]),
-                blueprint_id=int(args["blueprint_id"]),
-                expected_before=int(args["quantity_before"]),
-                outcome_unknown=int(operation.metadata.get("attempts", 1)) > 1,
+            done = await decrement(
+                ports, market, operation, Deadline(None), refuse_short=False, send=not refused
             )
-        except MarketplaceNotFound:
-            product = None
-        if product is None and int(args["quantity_before"]) > int(args["quantity"]):
-            await _correct_to_zero(ports, operation, int(args["item_id"]))
-            return {"cardtrader_quantity": 0, "corrected": True}
-        return {"cardtrader_quantity": product.quantity if product else 0}
+        except Shortfall:
+            done = Outcome(False, None)
+        want = Decrement.of(operation)
+        if refused:
+            if done.applied:
+                await _correct(ports, operation, want.item_id, -want.quantity)
+            return {"refused": True, "cardtrader_applied": done.applied}
+        if done.product is None:
+            corrected = await _correct(ports, operation, want.item_id, None)
+            return {"cardtrader_quantity": 0, "corrected": corrected}
+        return {"cardtrader_quantity": done.product.quantity}
 
     return await run_operation(ports, operation_id, body)
 
 
-async def _correct_to_zero(ports: Ports, operation: SyncOperation, item_id: int) -> None:
+async def _correct(ports: Ports, operation: SyncOperation, item_id: int, delta: int | None) -> bool:
+    """Move the item by `delta` (None: to zero), with a `correction` entry."""
     async with ports.uow() as uow:
         item = await uow.items.get(operation.user_id, item_id)
-        if item is not None and item.quantity:
-            await uow.items.set_quantity(operation.user_id, item_id, 0)
-            await uow.ledger.add(
-                [
-                    LedgerEntry(
-                        operation.user_id,
-                        item_id,
-                        -item.quantity,
-                        StockReason.CORRECTION,
-                        operation.operation_id,
-                        ports.clock.now(),
-                        0,
-                    )
-                ]
-            )
+        if item is None or not item.external_stock_id:
+            return False
+        ext = item.external_stock_id
+        locked = await uow.items.adjust_by_external_id(operation.user_id, ext, 0)  # row lock
+        if locked is None:
+            return False
+        wanted = -locked[0].quantity if delta is None else delta
+        change = await uow.items.adjust_by_external_id(operation.user_id, ext, wanted)
+        if change is None or not change[1]:
+            return False
+        after, applied = change
+        entry = LedgerEntry(
+            operation.user_id,
+            item_id,
+            applied,
+            StockReason.CORRECTION,
+            operation.operation_id,
+            ports.clock.now(),
+            after.quantity,
+        )
+        await uow.ledger.add([entry])
         await uow.commit()
+    return True

@@ -16,9 +16,9 @@ from brx_domain.usecases.inventory import (
     delete_item,
     item_history,
     list_inventory,
-    purchase_item,
     update_item,
 )
+from brx_domain.usecases.purchases import purchase_item
 
 
 class Inventory:
@@ -90,7 +90,8 @@ class ItemHistory:
 
 
 class Purchase:
-    """Atomic local decrement; CardTrader's decrement follows through the queue."""
+    """Atomic local decrement, confirmed with CardTrader within the request (or queued, or
+    refused, as `PURCHASE_WHEN_CARDTRADER_DOWN` says when CardTrader cannot answer in time)."""
 
     def __init__(self, ports: Ports) -> None:
         self.ports = ports
@@ -109,4 +110,6 @@ class Purchase:
             "remaining_quantity": done.remaining,
             "message": "Purchase successful",
             "task_id": done.task_id,
+            "cardtrader_confirmed": done.confirmed,
+            "cardtrader_sync_queued": done.queued,
         }

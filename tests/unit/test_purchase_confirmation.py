@@ -1,0 +1,165 @@
+"""A purchase is confirmed with CardTrader inside the call: gone or short there is a 409 with
+nothing sold and the stock corrected; CardTrader down follows the configured policy."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from brx_domain.errors import (
+    InsufficientStock,
+    MarketplaceOutcomeUnknown,
+    MarketplaceUnavailable,
+    NotListedOnCardTrader,
+)
+from brx_domain.inventory import InventoryItem, StockReason
+from brx_domain.sync import OperationStatus
+from brx_domain.usecases.common import WhenCardTraderDown
+from brx_domain.usecases.purchases import purchase_item
+from tests.unit.world import World
+
+
+@pytest.fixture
+async def world() -> World:
+    world = World()
+    await world.register()
+    return world
+
+
+async def _listed(world: World, quantity: int) -> InventoryItem:
+    (item,) = await world.seed(world.account.add_product(16, quantity, 100))
+    return item
+
+
+def _remote(world: World, item: InventoryItem) -> int | None:
+    product = world.account.products.get(int(str(item.external_stock_id)))
+    return product.quantity if product else None
+
+
+def _history(world: World, item: InventoryItem) -> list[tuple[StockReason, int]]:
+    return [(e.reason, e.delta) for e in world.store.ledger_of(world.user_id, item.id)]
+
+
+def _refusing(world: World) -> None:
+    settings = replace(world.ports.settings, purchase_when_down=WhenCardTraderDown.REFUSE)
+    world.ports = replace(world.ports, settings=settings)
+
+
+async def test_cardtrader_gone_is_a_conflict_nothing_sold_and_the_item_set_to_zero(
+    world: World,
+) -> None:
+    item = await _listed(world, 5)
+    world.account.products.clear()  # sold on CardTrader, its webhook lost
+
+    with pytest.raises(NotListedOnCardTrader) as raised:
+        await purchase_item(world.ports, world.user_id, item.id, 2)
+
+    assert raised.value.details == {"available_on_cardtrader": 0}
+    assert world.quantities() == {item.external_stock_id: 0}
+    assert _history(world, item)[1:] == [
+        (StockReason.PURCHASE, -2),
+        (StockReason.PURCHASE, 2),  # nothing sold
+        (StockReason.CORRECTION, -5),
+    ]
+    assert world.account.method_calls("increment_quantity") == []
+    assert world.queue.enqueued == []
+
+
+async def test_cardtrader_short_is_a_conflict_and_the_item_takes_cardtraders_quantity(
+    world: World,
+) -> None:
+    item = await _listed(world, 5)
+    world.account.sell(int(str(item.external_stock_id)), 4)  # 1 left there
+
+    with pytest.raises(NotListedOnCardTrader):
+        await purchase_item(world.ports, world.user_id, item.id, 2)
+
+    assert world.quantities() == {item.external_stock_id: 1}
+    assert sum(delta for _, delta in _history(world, item)) == 1
+    assert _remote(world, item) == 1
+    assert world.account.method_calls("increment_quantity") == []
+
+
+async def test_cardtrader_down_with_the_queue_policy_sells_and_queues_the_decrement(
+    world: World,
+) -> None:
+    item = await _listed(world, 5)
+    world.account.fail_next(MarketplaceUnavailable("503"), method="find_product")
+
+    purchase = await purchase_item(world.ports, world.user_id, item.id, 2)
+
+    assert (purchase.confirmed, purchase.queued, purchase.remaining) == (False, True, 3)
+    assert [j.job_id for j in world.queue.enqueued] == [purchase.task_id]
+    await world.run_jobs()
+    assert _remote(world, item) == 3
+
+
+async def test_cardtrader_down_with_the_refuse_policy_gives_the_stock_back(
+    world: World,
+) -> None:
+    _refusing(world)
+    item = await _listed(world, 5)
+    world.account.fail_next(MarketplaceUnavailable("503"), method="find_product")
+
+    with pytest.raises(MarketplaceUnavailable):
+        await purchase_item(world.ports, world.user_id, item.id, 2)
+
+    assert world.quantities() == {item.external_stock_id: 5}
+    assert sum(delta for _, delta in _history(world, item)) == 5
+    assert _remote(world, item) == 5 and world.queue.enqueued == []
+    (operation,) = [o for o in world.store.operations.values() if o.metadata.get("error")]
+    assert operation.status is OperationStatus.FAILED
+
+
+async def test_refused_after_a_lost_answer_that_did_land_aligns_the_stock_with_cardtrader(
+    world: World,
+) -> None:
+    _refusing(world)
+    item = await _listed(world, 5)
+    lost = MarketplaceOutcomeUnknown("cut")
+    world.account.fail_next(lost, applied=True, method="increment_quantity")
+    world.account.fail_next(MarketplaceUnavailable("503"), method="find_product", skip=1)
+
+    with pytest.raises(MarketplaceUnavailable):
+        await purchase_item(world.ports, world.user_id, item.id, 2)
+    assert world.quantities() == {item.external_stock_id: 5}  # given back in the call
+    await world.run_jobs()  # the queued settling finds CardTrader took them after all
+
+    assert _remote(world, item) == 3 and world.quantities() == {item.external_stock_id: 3}
+    assert len(world.account.method_calls("increment_quantity")) == 1
+    assert sum(delta for _, delta in _history(world, item)) == 3
+
+
+async def test_an_answer_lost_inside_the_call_is_settled_by_reading_not_by_resending(
+    world: World,
+) -> None:
+    item = await _listed(world, 5)
+    lost = MarketplaceOutcomeUnknown("cut")
+    world.account.fail_next(lost, applied=True, method="increment_quantity")
+
+    purchase = await purchase_item(world.ports, world.user_id, item.id, 2)
+
+    assert purchase.confirmed and _remote(world, item) == 3
+    assert len(world.account.method_calls("increment_quantity")) == 1
+
+
+async def test_concurrent_purchases_of_the_last_units_sell_exactly_them_on_both_sides(
+    world: World,
+) -> None:
+    item = await _listed(world, 5)
+
+    async def buy() -> bool:
+        try:
+            await purchase_item(world.ports, world.user_id, item.id, 1)
+        except InsufficientStock:
+            return False
+        return True
+
+    results = await asyncio.gather(*[buy() for _ in range(50)])
+
+    assert results.count(True) == 5
+    assert world.quantities() == {item.external_stock_id: 0}
+    assert _remote(world, item) is None  # CardTrader deleted it at zero: exactly 5 lower
+    assert len(world.account.method_calls("increment_quantity")) == 5
