@@ -4,18 +4,12 @@ process, and a sync started through the API completes and can be listed and boug
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
+from collections.abc import Callable
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def test_demo_syncs_lists_and_sells_through_the_api() -> None:
+def test_demo_syncs_lists_and_sells_through_the_api(free_port: Callable[[], int]) -> None:
     done = subprocess.run(
         [
             sys.executable,
@@ -25,9 +19,9 @@ def test_demo_syncs_lists_and_sells_through_the_api() -> None:
             "--products",
             "3000",
             "--port",
-            str(_free_port()),
+            str(free_port()),
             "--sandbox-port",
-            str(_free_port()),
+            str(free_port()),
             "--exit-after-sync",
         ],
         capture_output=True,

@@ -3,14 +3,21 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
+import sys
+import sysconfig
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -207,6 +214,97 @@ def test_dockerfile_serves_the_api_by_default_and_checks_liveness() -> None:
     assert _parses_as_brx_sync(argv) == "serve"
     assert stage["EXPOSE"] == "8000"
     assert "urllib" in stage["HEALTHCHECK"] and "/health/live" in stage["HEALTHCHECK"]
+
+
+# --- the wheel the image installs: a plain `pip install`, no source tree ----------------------
+
+
+@pytest.fixture(scope="module")
+def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the project's wheel installed (not editable), built from what the
+    Dockerfile copies (a copy, so a stale `build/` of the checkout cannot fill in for a package
+    the wheel lost). This environment's third-party packages are borrowed through a path file, so
+    only the build backend is fetched; a path file's directories are not site dirs, so this
+    environment's editable hook does not run there."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    source = tmp / "source"
+    shutil.copytree(
+        ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(tmp), str(source)], check=True)
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (wheel,) = tmp.glob("brx_sync-*.whl")
+    subprocess.run(
+        [*pip, "--python", str(venv / "bin" / "python"), "install", "--no-deps", str(wheel)],
+        check=True,
+    )
+    site = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
+    (site / "borrowed.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return venv
+
+
+def _in_venv(venv: Path, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(venv / "bin" / argv[0]), *argv[1:]],
+        cwd=venv,  # not the repository: nothing importable by accident
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_the_wheel_carries_every_package_and_the_sandbox(wheel_venv: Path) -> None:
+    packages = "brx_domain", "brx_adapters", "brx_app", "cardtrader_sandbox"
+    code = f"import importlib; print([importlib.import_module(p).__file__ for p in {packages}])"
+    done = _in_venv(wheel_venv, "python", "-c", code)
+    assert done.returncode == 0, done.stderr
+    files = [Path(f) for f in ast.literal_eval(done.stdout)]
+    assert all(wheel_venv in f.parents for f in files), files
+    assert all((f.parent / "py.typed").is_file() for f in files)
+
+
+def test_brx_sync_sandbox_serves_from_the_installed_wheel(
+    wheel_venv: Path, free_port: Callable[[], int]
+) -> None:
+    assert _in_venv(wheel_venv, "brx-sync", "sandbox", "--help").returncode == 0
+    port = free_port()
+    argv = [str(wheel_venv / "bin" / "brx-sync"), "sandbox", "--port", str(port), "--products", "5"]
+    with subprocess.Popen(
+        argv, cwd=wheel_venv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as proc:
+        try:
+            info = _wait_for_info(f"http://127.0.0.1:{port}/api/v2/info", proc)
+        finally:
+            proc.terminate()
+    assert info["user_id"] and info["shared_secret"]
+
+
+def _wait_for_info(url: str, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+    for _ in range(400):
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else b""
+        try:
+            answer = httpx.get(url, headers={"Authorization": "Bearer demo"})
+        except httpx.TransportError:
+            time.sleep(0.05)
+            continue
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+    raise AssertionError(f"the sandbox never answered {url}")
+
+
+def test_brx_sync_demo_syncs_from_the_installed_wheel(
+    wheel_venv: Path, free_port: Callable[[], int]
+) -> None:
+    ports = ["--port", str(free_port()), "--sandbox-port", str(free_port())]
+    done = _in_venv(wheel_venv, "brx-sync", "demo", "--products", "40", *ports, "--exit-after-sync")
+    assert done.returncode == 0, done.stderr
+    progress = json.loads(done.stdout[done.stdout.index("\n{") :])["progress"]
+    assert progress["status"] == "completed" and progress["total_products"] == 40
 
 
 def test_dockerignore_keeps_secrets_out_of_the_build_context() -> None:
