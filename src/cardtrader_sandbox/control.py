@@ -1,5 +1,6 @@
 """The /_sandbox control surface (no auth: the simulator only ever listens for tests and demos):
-faults, reset, the request log, stock mutations and simulated buyer orders with webhooks."""
+faults, reset, the request log, stock mutations and simulated buyer orders with webhooks, or
+without them (`send_webhook: false`: the sale a shop never hears of, a missed webhook)."""
 
 from __future__ import annotations
 
@@ -92,7 +93,9 @@ class WebhookResource:
 
 
 class SimulatedOrdersResource:
-    """POST a buyer order event; the stock changes as on CardTrader and the webhook is sent."""
+    """POST a buyer order event; the stock changes as on CardTrader and the webhook is sent,
+    unless `send_webhook` is false: then the order is kept and answered, the signed body included
+    (a test can deliver it late), but nothing reaches the receiver."""
 
     def __init__(self, state: SandboxState, sender: WebhookSender) -> None:
         self.state = state
@@ -104,10 +107,13 @@ class SimulatedOrdersResource:
         kind = body.get("kind", "paid")
         if kind not in ORDER_KINDS:
             raise invalid({"kind": [f"must be one of {', '.join(ORDER_KINDS)}"]})
+        send = body.get("send_webhook", True)
+        if not isinstance(send, bool):
+            raise invalid({"send_webhook": ["must be true or false"]})
         mode = "test" if body.get("test") else "live"
         order, events = self._apply(seller, kind, body, mode)
         url = body.get("webhook_url") or self.state.webhook_url
-        deliveries = [await self._send(seller, url, cause, o, mode) for cause, o in events]
+        deliveries = [await self._send(seller, url, send, cause, o, mode) for cause, o in events]
         resp.media = {"order": order, "deliveries": deliveries}
 
     def _apply(
@@ -158,7 +164,13 @@ class SimulatedOrdersResource:
         return product
 
     async def _send(
-        self, seller: Seller, url: str | None, cause: str, order: book_ops.SandboxOrder, mode: str
+        self,
+        seller: Seller,
+        url: str | None,
+        send: bool,
+        cause: str,
+        order: book_ops.SandboxOrder,
+        mode: str,
     ) -> dict[str, object]:
         data = {} if cause == "order.destroy" else order
         raw = book_ops.envelope(cause, order["id"], data, mode, time.time())
@@ -167,6 +179,9 @@ class SimulatedOrdersResource:
             "body": raw.decode(),
             "envelope": json.loads(raw),
         }
+        if not send:
+            outcome.update(url=None, status=None, error="not sent (send_webhook: false)")
+            return outcome
         if url is None:
             outcome.update(url=None, status=None, error="no webhook url configured")
             return outcome

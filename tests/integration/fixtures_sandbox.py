@@ -76,7 +76,8 @@ class SandboxHandle:
 
     def simulate_order(self, kind: str = "paid", **fields: Any) -> Any:
         """kind: paid | hub_pending | merge | cancel | destroy; fields: product_id, quantity,
-        order_id, order_ids, test, webhook_url, token → {order, deliveries}."""
+        order_id, order_ids, test, webhook_url, token, send_webhook (false: a missed webhook,
+        the stock moves and the order is kept but nothing is delivered) → {order, deliveries}."""
         return self.control("POST", "/orders", {"kind": kind, **fields})
 
     async def asimulate_order(self, kind: str = "paid", **fields: Any) -> Any:

@@ -9,6 +9,7 @@ import hmac
 import json
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from tests.integration.fixtures_sandbox import SandboxHandle
@@ -70,3 +71,27 @@ async def test_a_delivery_to_a_dead_receiver_is_reported_not_raised(
 
     assert outcome["deliveries"][0]["status"] is None
     assert outcome["deliveries"][0]["error"]
+
+
+async def test_a_missed_webhook_sale_reaches_cardtrader_but_never_the_receiver(
+    sandbox: SandboxHandle, receiver: tuple[str, list[tuple[dict[str, str], bytes]]]
+) -> None:
+    url, received = receiver
+    sandbox.set_webhook(url)
+    sold_out, other = sorted(sandbox.export(), key=lambda p: p["quantity"])[-2:]
+
+    missed = await sandbox.asimulate_order(
+        "paid", product_id=sold_out["id"], quantity=sold_out["quantity"], send_webhook=False
+    )
+    heard = await sandbox.asimulate_order("paid", product_id=other["id"], quantity=1)
+
+    assert [json.loads(body)["object_id"] for _, body in received] == [heard["order"]["id"]]
+    assert sold_out["id"] not in {p["id"] for p in sandbox.export()}
+    async with httpx.AsyncClient(base_url=sandbox.base_url, headers=sandbox.headers()) as api:
+        order = (await api.get(f"/orders/{missed['order']['id']}")).json()
+        decrement = await api.post(
+            f"/products/{sold_out['id']}/increment", json={"delta_quantity": -1}
+        )
+    assert order["state"] == "paid"
+    assert order["order_items"][0]["quantity"] == sold_out["quantity"]
+    assert decrement.status_code == 404  # what the shop's confirmation will be told: gone

@@ -85,6 +85,50 @@ def test_test_mode_leaves_the_stock_alone() -> None:
     assert _stock(sb, product["id"]) == product["quantity"]
 
 
+def test_a_missed_webhook_sale_moves_the_stock_and_keeps_the_order_but_sends_nothing() -> None:
+    sb = Sandbox()
+    product = _big_product(sb)
+    unreachable = "http://127.0.0.1:9/never"  # only a delivery attempt would touch it
+
+    outcome = _order(
+        sb, product_id=product["id"], quantity=1, send_webhook=False, webhook_url=unreachable
+    )
+
+    (delivery,) = outcome["deliveries"]
+    assert delivery["url"] is None and delivery["status"] is None
+    assert delivery["error"] == "not sent (send_webhook: false)"
+    assert delivery["envelope"]["cause"] == "order.create"  # the body a late delivery would send
+    assert _stock(sb, product["id"]) == product["quantity"] - 1
+    assert sb.call("GET", f"/orders/{outcome['order']['id']}").json["state"] == "paid"
+
+
+def test_a_missed_webhook_sale_of_the_last_units_removes_the_product() -> None:
+    sb = Sandbox()
+    product = _big_product(sb)
+
+    _order(sb, product_id=product["id"], quantity=product["quantity"], send_webhook=False)
+
+    assert product["id"] not in {p["id"] for p in sb.export()}
+    gone = sb.call("POST", f"/products/{product['id']}/increment", json={"delta_quantity": -1})
+    assert gone.status_code == 404
+
+
+def test_send_webhook_must_be_a_boolean_and_a_refused_sale_changes_nothing() -> None:
+    sb = Sandbox()
+    product = _big_product(sb)
+
+    answer = sb.control(
+        "POST",
+        "/orders",
+        json={"kind": "paid", "product_id": product["id"], "send_webhook": "no"},
+    )
+
+    assert answer.status_code == 422
+    assert "send_webhook" in answer.json["errors"]
+    assert _stock(sb, product["id"]) == product["quantity"]
+    assert sb.call("GET", "/orders").json == []
+
+
 def test_the_webhook_envelope_has_the_documented_keys() -> None:
     outcome = _order(Sandbox())
 
