@@ -12,7 +12,6 @@ from brx_adapters.memory import (
     MemoryCatalogue,
     MemoryMarketplace,
     MemoryMarketplaceGateway,
-    MemoryProductLocks,
     MemoryStore,
     MemoryTaskQueue,
     memory_ports,
@@ -56,7 +55,6 @@ class World:
             clock=self.clock,
             marketplace=self.gateway,
             catalogue=self.catalogue,
-            locks=MemoryProductLocks(),
             settings=self.settings,
         )
 

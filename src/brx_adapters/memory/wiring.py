@@ -11,12 +11,20 @@ from __future__ import annotations
 from cryptography.fernet import Fernet
 
 from brx_adapters.crypto import FernetCipher
+from brx_adapters.memory.locks import MemoryProductLocks
 from brx_adapters.memory.marketplace import MemoryMarketplaceGateway
 from brx_adapters.memory.queue import MemoryTaskQueue
 from brx_adapters.memory.store import MemoryStore
 from brx_adapters.memory.support import FakeClock, MemoryCatalogue, SequentialIds
 from brx_adapters.memory.uow import MemoryUnitOfWorkFactory
-from brx_domain.ports import BlueprintCatalogue, Clock, MarketplaceGateway, TaskQueue, TokenCipher
+from brx_domain.ports import (
+    BlueprintCatalogue,
+    Clock,
+    MarketplaceGateway,
+    ProductLocks,
+    TaskQueue,
+    TokenCipher,
+)
 from brx_domain.usecases.common import Ports, Settings
 
 
@@ -28,6 +36,7 @@ def memory_ports(
     marketplace: MarketplaceGateway | None = None,
     catalogue: BlueprintCatalogue | None = None,
     cipher: TokenCipher | None = None,
+    locks: ProductLocks | None = None,
     settings: Settings | None = None,
 ) -> Ports:
     """`Ports` over fakes: a `FakeClock` (also the store's clock), sequential ids, a Fernet
@@ -44,6 +53,7 @@ def memory_ports(
         cipher=FernetCipher([Fernet.generate_key().decode()]) if cipher is None else cipher,
         marketplace=MemoryMarketplaceGateway() if marketplace is None else marketplace,
         catalogue=MemoryCatalogue(None) if catalogue is None else catalogue,
+        locks=MemoryProductLocks() if locks is None else locks,
         settings=Settings() if settings is None else settings,
     )
 
