@@ -216,16 +216,17 @@ def test_dockerfile_serves_the_api_by_default_and_checks_liveness() -> None:
     assert "urllib" in stage["HEALTHCHECK"] and "/health/live" in stage["HEALTHCHECK"]
 
 
-# --- the wheel the image installs: a plain `pip install`, no source tree ----------------------
+# --- the wheel the image installs: a non-editable `pip install '.[server]'`, no source tree -----
 
 
 @pytest.fixture(scope="module")
 def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with the project's wheel installed (not editable), built from what the
     Dockerfile copies (a copy, so a stale `build/` of the checkout cannot fill in for a package
-    the wheel lost). This environment's third-party packages are borrowed through a path file, so
-    only the build backend is fetched; a path file's directories are not site dirs, so this
-    environment's editable hook does not run there."""
+    the wheel lost). The `server` extra's packages are borrowed from this (test) environment
+    through a path file, so only the build backend is fetched; a path file's directories are not
+    site dirs, so this environment's editable hook does not run there. (The core install without
+    extras is tests/integration/test_core_install.py.)"""
     tmp = tmp_path_factory.mktemp("wheel")
     source = tmp / "source"
     shutil.copytree(
