@@ -87,9 +87,9 @@ class PostgresInventoryRepository:
         driver = await driver_connection(self._conn)
         if where is None or where.is_plain:
             rows = await driver.fetch(_PAGE, user_id, limit, offset)
-        else:
+        else:  # a statement of its own (not the driver's cache): see `listing.page_statement`
             sql, args = listing.page_statement(user_id, limit, offset, where)
-            rows = await driver.fetch(sql, *args)
+            rows = await (await driver.prepare(sql)).fetch(*args)
         total = int(rows[0]["total"]) if rows else 0
         return [item_from_row(row) for row in rows if row["id"] is not None], total
 

@@ -21,6 +21,9 @@ COLUMNS = (
 # The key of each sort field before the id that breaks ties, `{t}` standing for the table
 # alias. Postgres puts NULLs last ascending and first descending, so the descending sort is the
 # exact reverse, as in `sort_key`. COLLATE "C": the code-point order of the lower-cased name.
+# With a name search the name key is written `|| ''`, which the name index cannot serve: the
+# planner otherwise walks that index from "a" filtering every row until the matches (clustered
+# at their own letter) fill a page (measured: 0.88 s instead of 20 ms for "shivan drag").
 _ORDER = {
     "id": (),
     "name": ('lower({t}card_name) COLLATE "C"',),
@@ -72,13 +75,20 @@ def _where(query: InventoryQuery) -> tuple[list[str], list[Any]]:
 def _order(query: InventoryQuery, alias: str) -> str:
     direction = " DESC" if query.sort.descending else ""
     keys = (*_ORDER[query.sort.field], "{t}id")
+    if query.q is not None:  # the trigram index finds the matches; never walk the name index
+        keys = tuple(k.replace('COLLATE "C"', "COLLATE \"C\" || ''") for k in keys)
     return ", ".join(key.format(t=alias) + direction for key in keys)
 
 
 def page_statement(
     user_id: UUID, limit: int, offset: int, query: InventoryQuery
 ) -> tuple[str, list[Any]]:
-    """The total and one page in one statement and one snapshot (as the plain page query)."""
+    """The total and one page in one statement and one snapshot (as the plain page query).
+
+    Run it as a statement prepared for this call, never one cached by the driver: after five
+    runs Postgres may switch a cached statement to a generic plan, blind to the values, and for
+    a rare name search that plan walks the whole inventory in id order (measured: 1.5 s instead
+    of 3 ms on 250k items). A fresh statement is planned for its values, for one round trip."""
     clauses, values = _where(query)
     where = " AND ".join(["user_id = $1", *clauses])
     sql = (  # composed of this module's constants only; every value is a bound parameter
