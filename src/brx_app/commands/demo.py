@@ -109,6 +109,7 @@ def _instructions(stack: DemoStack) -> str:
 BRX Sync demo is up (in-memory stores, CardTrader sandbox, in-process worker).
 
   API:          {stack.api_url}   (OpenAPI: {stack.api_url}/openapi.json)
+  console:      {stack.api_url}/console   (paste the access token below to sign in)
   demo user id: {user}
   access token (24 h):
 {stack.access_token}

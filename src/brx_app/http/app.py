@@ -26,7 +26,7 @@ from brx_app.http.middleware import (
     RequestContextMiddleware,
 )
 from brx_app.http.openapi import Op, Route, build_openapi
-from brx_app.http.resources import admin, health, inventory, sync, webhooks
+from brx_app.http.resources import admin, console, health, inventory, sync, webhooks
 from brx_app.logs import RING
 
 PREFIX = "/api/v1/sync"
@@ -169,6 +169,7 @@ def api_routes(container: Any) -> list[Route]:
         ),
     ]
     if config.is_development:
+        routes += console.development_routes(container, PREFIX)
         routes.append(
             Route(
                 f"{PREFIX}/setup-test-user",
@@ -190,6 +191,7 @@ def public_routes(container: Any) -> list[Route]:
     runtime, ports = container.runtime(), container.ports()
     config: AppConfig = container.config()
     return [
+        *console.asset_routes(),
         Route("/health/live", health.Live(), {"GET": Op("Liveness (no I/O)", s.Alive)}),
         Route(
             "/health/ready",

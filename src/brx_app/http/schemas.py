@@ -103,6 +103,21 @@ class SetupTestUser(_Model):
     cardtrader_token: str = Field(min_length=1, max_length=4096)
 
 
+class TestOrderRequest(_Model):
+    """A buyer's order in the CardTrader sandbox (development): one product, some units."""
+
+    product_id: StrictInt | None = Field(None, ge=1, description="Any product in stock if absent.")
+    quantity: StrictInt = Field(1, ge=1, le=100)
+    test: StrictBool = Field(False, description="Send it as a `mode: test` event.")
+
+
+class TestOrderOut(BaseModel):
+    order_id: int | None
+    product_id: int | None
+    quantity: int | None
+    webhook_statuses: list[int | None]
+
+
 class WebhookEvent(BaseModel):
     """CardTrader's delivery (documented here; verified by signature over the raw body)."""
 
