@@ -1,4 +1,8 @@
-"""Inventory items, their CardTrader properties, and the stock rules."""
+"""Inventory items, their CardTrader properties, the property vocabulary, and the stock rules.
+
+The shape and bounds of user input are checked at the edge (`brx_app.http.schemas`, with the
+limits of `brx_domain.limits`); the vocabulary of conditions and languages is the domain's own
+data, and the HTTP models accept exactly its spellings."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
-from brx_domain.errors import InsufficientStock, InvalidInput, NotListedOnCardTrader
+from brx_domain.errors import InsufficientStock, NotListedOnCardTrader
 
 JSONValue = Any  # what json.loads can return; the domain does not need a finer type
 
@@ -72,7 +76,7 @@ _LANGUAGE_ALIASES: dict[str, str] = {
     "ja": "jp",
     "ko": "kr",
     "cs": "cz",
-    # keys are lower case with "-" (see normalize_language); codes map to themselves above
+    # lower case with "-"; `_spellings` adds the other cases and "_"
     "zhs": "zh-CN",
     "zht": "zh-TW",
     "english": "en",
@@ -87,65 +91,41 @@ _LANGUAGE_ALIASES: dict[str, str] = {
 }
 EDITABLE_FLAGS: tuple[str, ...] = ("mtg_foil", "signed", "altered")
 LANGUAGE_KEYS: tuple[str, ...] = ("mtg_language", "pokemon_language", "language")
-MAX_TEXT = 2000  # description / user_data_field bound
-MAX_PROPERTY_KEYS = 50
 
 
-def normalize_condition(value: object, field_name: str = "condition") -> str:
-    """Map a condition or a common alias (NM, SP, MP ...) to CardTrader's spelling."""
-    if isinstance(value, str):
-        key = " ".join(value.strip().lower().replace("-", " ").split())
-        found = _CONDITION_ALIASES.get(key)
-        if found:
-            return found
-    raise InvalidInput(
-        field_name, f"unknown condition {value!r}; expected one of {list(CONDITIONS)}"
-    )
+def _spellings(aliases: Mapping[str, str], separators: str) -> dict[str, str]:
+    """Every accepted spelling -> its canonical value: each alias with any of `separators`
+    between its words, in lower, UPPER, Title or its own case. A finite table, so the API
+    can publish it as an enum and accept exactly that list."""
+    table: dict[str, str] = {}
+    for alias, canonical in aliases.items():
+        table.setdefault(canonical, canonical)
+        words = alias.replace("-", " ").replace("_", " ").split()
+        for sep in separators:
+            joined = sep.join(words)
+            for spelling in (joined, joined.lower(), joined.upper(), joined.title()):
+                table.setdefault(spelling, canonical)
+    return table
 
 
-def normalize_language(value: object, field_name: str = "mtg_language") -> str:
-    if isinstance(value, str):
-        found = _LANGUAGE_ALIASES.get(value.strip().lower().replace("_", "-"))  # zh_CN = zh-CN
-        if found:
-            return found
-    raise InvalidInput(field_name, f"unknown language {value!r}; expected one of {list(LANGUAGES)}")
-
-
-def _flag(value: object, field_name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value in (0, 1) and not isinstance(value, float):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise InvalidInput(field_name, f"must be a boolean, got {value!r}")
+CONDITION_SPELLINGS: Mapping[str, str] = MappingProxyType(
+    _spellings({**{c: c for c in CONDITIONS}, **_CONDITION_ALIASES}, " -_")
+)
+LANGUAGE_SPELLINGS: Mapping[str, str] = MappingProxyType(
+    _spellings({**{code: code for code in LANGUAGES}, **_LANGUAGE_ALIASES}, "-_")
+)
 
 
 @dataclass(frozen=True)
 class Properties:
-    """CardTrader's `properties_hash`: editable keys validated, every other key kept as is."""
+    """CardTrader's `properties_hash`; the shop edits some keys, every other key is kept."""
 
     values: Mapping[str, JSONValue] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
-    def parse(cls, raw: object, field_name: str = "properties") -> Properties:
-        """Validate and normalise user input; raises InvalidInput naming the bad key."""
-        if raw is None:
-            return cls()
-        if not isinstance(raw, Mapping):
-            raise InvalidInput(field_name, "must be an object")
-        if len(raw) > MAX_PROPERTY_KEYS:
-            raise InvalidInput(field_name, f"at most {MAX_PROPERTY_KEYS} keys")
-        out: dict[str, JSONValue] = {}
-        for key, value in raw.items():
-            if not isinstance(key, str) or not key or len(key) > 64:
-                raise InvalidInput(field_name, f"bad key {key!r}")
-            out[key] = _normalize_value(key, value, f"{field_name}.{key}")
-        return cls(MappingProxyType(out))
-
-    @classmethod
     def trusted(cls, raw: Mapping[str, JSONValue] | None) -> Properties:
-        """Wrap what CardTrader sent without judging it (its data, its vocabulary)."""
+        """Wrap as is: what CardTrader sent (its data, its vocabulary), or user input the edge
+        has already checked and brought to canonical spellings."""
         return cls(MappingProxyType(dict(raw or {})))
 
     def merged(self, patch: Properties) -> Properties:
@@ -175,20 +155,6 @@ class Properties:
         return isinstance(other, Properties) and dict(self.values) == dict(other.values)
 
 
-def _normalize_value(key: str, value: JSONValue, field_name: str) -> JSONValue:
-    if key == "condition":
-        return normalize_condition(value, field_name)
-    if key in LANGUAGE_KEYS:
-        return normalize_language(value, field_name)
-    if key in EDITABLE_FLAGS:
-        return _flag(value, field_name)
-    if isinstance(value, str) and len(value) > 256:
-        raise InvalidInput(field_name, "at most 256 characters")
-    if isinstance(value, (dict, list)):
-        raise InvalidInput(field_name, "must be a scalar")
-    return value
-
-
 @dataclass(frozen=True)
 class InventoryItem:
     """One line of a user's stock, mirrored from (and pushed to) one CardTrader product."""
@@ -215,7 +181,7 @@ class InventoryItem:
 
 @dataclass(frozen=True)
 class ItemPatch:
-    """A partial update; `None` means 'not mentioned'. Built by `ItemPatch.parse`."""
+    """A partial update; `None` means 'not mentioned' (the edge refuses an explicit null)."""
 
     quantity: int | None = None
     price_cents: int | None = None
@@ -223,38 +189,6 @@ class ItemPatch:
     user_data_field: str | None = None
     graded: bool | None = None
     properties: Properties | None = None
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, object]) -> ItemPatch:
-        """Validate a JSON object into a patch; unknown keys and bad values name their field."""
-        allowed = {
-            "quantity",
-            "price_cents",
-            "description",
-            "user_data_field",
-            "graded",
-            "properties",
-        }
-        unknown = sorted(set(raw) - allowed)
-        if unknown:
-            raise InvalidInput(unknown[0], "is not an editable field")
-        patch = cls(
-            quantity=_non_negative_int(raw.get("quantity"), "quantity"),
-            price_cents=_non_negative_int(raw.get("price_cents"), "price_cents"),
-            description=_bounded_text(raw.get("description"), "description"),
-            user_data_field=_bounded_text(raw.get("user_data_field"), "user_data_field"),
-            graded=None if raw.get("graded") is None else _flag(raw.get("graded"), "graded"),
-            properties=None
-            if raw.get("properties") is None
-            else Properties.parse(raw["properties"]),
-        )
-        if patch.is_empty:
-            raise InvalidInput("body", "nothing to update; send at least one editable field")
-        return patch
-
-    @property
-    def is_empty(self) -> bool:
-        return all(getattr(self, f) is None for f in self.__dataclass_fields__)
 
     def applied_to(self, item: InventoryItem) -> InventoryItem:
         changes: dict[str, Any] = {
@@ -265,28 +199,6 @@ class ItemPatch:
         if self.properties is not None:
             changes["properties"] = item.properties.merged(self.properties)
         return replace(item, **changes)
-
-
-def _non_negative_int(value: object, field_name: str, maximum: int = 2_147_483_647) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(field_name, f"must be an integer, got {value!r}")
-    if value < 0:
-        raise InvalidInput(field_name, "must not be negative")
-    if value > maximum:
-        raise InvalidInput(field_name, f"must be at most {maximum}")
-    return value
-
-
-def _bounded_text(value: object, field_name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(field_name, "must be a string")
-    if len(value) > MAX_TEXT:
-        raise InvalidInput(field_name, f"at most {MAX_TEXT} characters")
-    return value
 
 
 class StockReason(enum.StrEnum):
@@ -313,21 +225,9 @@ class LedgerEntry:
     quantity_after: int | None = None
 
 
-def parse_purchase_quantity(raw: Mapping[str, object]) -> int:
-    """`purchaseQuantity` (or its alias `quantity`): an integer >= 1."""
-    value = raw.get("purchaseQuantity", raw.get("quantity"))
-    if value is None:
-        raise InvalidInput("purchaseQuantity", "is required")
-    checked = _non_negative_int(value, "purchaseQuantity")
-    if checked is None or checked < 1:
-        raise InvalidInput("purchaseQuantity", "must be at least 1")
-    return checked
-
-
 def check_purchase(item: InventoryItem, quantity: int) -> None:
-    """The purchase rules in order: a sane amount, a CardTrader listing, enough stock."""
-    if quantity < 1:
-        raise InvalidInput("purchaseQuantity", "must be at least 1")
+    """The purchase rules in order: a CardTrader listing, then enough stock. `quantity` is
+    at least 1 (the HTTP model's bound)."""
     if not item.listed_on_cardtrader:
         raise NotListedOnCardTrader(f"item {item.id} is not listed on CardTrader")
     if quantity > item.quantity:

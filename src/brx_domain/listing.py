@@ -10,15 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from brx_domain.errors import InvalidInput
-from brx_domain.inventory import (
-    LANGUAGE_KEYS,
-    InventoryItem,
-    normalize_condition,
-    normalize_language,
-)
-
-MAX_SEARCH = 100  # characters of a card-name search
+from brx_domain.inventory import LANGUAGE_KEYS, InventoryItem
 
 
 class InventorySort(enum.StrEnum):
@@ -45,15 +37,12 @@ class InventorySort(enum.StrEnum):
         return self.value.startswith("-")
 
 
-_SORTS = frozenset(s.value for s in InventorySort)
-
-
 @dataclass(frozen=True)
 class InventoryQuery:
     """Filters (all optional, combined with AND) and a sort for one user's inventory.
 
     `q` is a case-insensitive substring of the card name; `condition` and `language` are
-    CardTrader's spellings (aliases such as NM or `ja` are normalised by `of`); `out_of_stock`
+    CardTrader's spellings (the edge maps aliases such as NM or `ja` to them); `out_of_stock`
     selects quantity 0 (or, when False, in stock); `unlisted` selects items with no CardTrader
     product (or, when False, those listed)."""
 
@@ -77,24 +66,20 @@ class InventoryQuery:
         language: str | None = None,
         out_of_stock: bool | None = None,
         unlisted: bool | None = None,
-        sort: str = InventorySort.ID,
+        sort: InventorySort = InventorySort.ID,
     ) -> InventoryQuery:
-        """Normalise the vocabulary (a blank search is no search; NM is Near Mint); raises
-        InvalidInput naming the filter it refuses."""
+        """A blank search is no search, and the search is compared lower-cased. The values are
+        checked and bounded at the edge (`brx_app.http.schemas.InventoryQueryIn`)."""
         text = (q or "").strip().lower()
-        if len(text) > MAX_SEARCH:
-            raise InvalidInput("q", f"at most {MAX_SEARCH} characters")
-        if sort not in _SORTS:
-            raise InvalidInput("sort", f"must be one of {sorted(_SORTS)}")
         return cls(
             q=text or None,
             blueprint_id=blueprint_id,
             external_stock_id=external_stock_id,
-            condition=None if condition is None else normalize_condition(condition),
-            language=None if language is None else normalize_language(language, "language"),
+            condition=condition,
+            language=language,
             out_of_stock=out_of_stock,
             unlisted=unlisted,
-            sort=InventorySort(sort),
+            sort=sort,
         )
 
     @property

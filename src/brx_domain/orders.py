@@ -9,16 +9,19 @@ order took is restored exactly once when it is canceled or destroyed. Test-mode 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from brx_domain.errors import InvalidInput
+from brx_domain.limits import ID_TEXT_MAX, INT32_MAX, INT64_MAX
 
 CAUSES = ("order.create", "order.update", "order.destroy")
 TAKING_STATES = frozenset({"paid", "hub_pending"})
 CANCEL_STATES = frozenset({"canceled", "cancelled"})
+_OPAQUE_ID = re.compile(rf"[!-~]{{1,{ID_TEXT_MAX}}}")
 
 
 @dataclass(frozen=True)
@@ -142,19 +145,20 @@ def record_after(
 
 
 def parse_event(raw: Mapping[str, Any]) -> OrderEvent:
-    """Parse a webhook body; InvalidInput names the first bad field."""
+    """Parse a webhook body; InvalidInput names the first bad field. Ids and quantities are
+    bounded by the columns that will hold them (`brx_domain.limits`)."""
     event_id = raw.get("id")
-    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
-        raise InvalidInput("id", "must be a non-empty string")
+    if not isinstance(event_id, str) or not _OPAQUE_ID.fullmatch(event_id):
+        raise InvalidInput("id", f"must be 1..{ID_TEXT_MAX} printable ASCII characters")
     cause = raw.get("cause")
     if cause not in CAUSES:
         raise InvalidInput("cause", f"must be one of {list(CAUSES)}")
     mode = raw.get("mode", "live")
     if mode not in ("live", "test"):
         raise InvalidInput("mode", "must be 'live' or 'test'")
-    object_id = _int(raw.get("object_id"), "object_id")
-    data = raw.get("data") or {}
-    if not isinstance(data, Mapping):
+    object_id = _int(raw.get("object_id"), "object_id", 1, INT64_MAX)
+    data = raw.get("data")
+    if data is not None and not isinstance(data, Mapping):
         raise InvalidInput("data", "must be an object")
     order = None if cause == "order.destroy" or not data else parse_order(data, object_id)
     return OrderEvent(
@@ -172,12 +176,14 @@ def parse_time(value: object) -> datetime:
 
 
 def parse_order(data: Mapping[str, Any], object_id: int) -> Order:
-    order_id = _int(data.get("id", object_id), "data.id")
+    order_id = _int(data.get("id", object_id), "data.id", 1, INT64_MAX)
     state = data.get("state")
     if not isinstance(state, str):
         raise InvalidInput("data.state", "must be a string")
-    items = data.get("order_items") or []
-    if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
+    items = data.get("order_items")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
         raise InvalidInput("data.order_items", "must be a list")
     lines = tuple(_line(item, i) for i, item in enumerate(items))
     return Order(order_id, state, bool(data.get("via_cardtrader_zero")), lines)
@@ -190,14 +196,20 @@ def _line(item: object, index: int) -> OrderLine:
     hub = item.get("hub_pending_order_id")
     blueprint = item.get("blueprint_id")
     return OrderLine(
-        product_id=_int(item.get("product_id"), f"{where}.product_id"),
-        quantity=_int(item.get("quantity"), f"{where}.quantity"),
-        blueprint_id=None if blueprint is None else _int(blueprint, f"{where}.blueprint_id"),
-        hub_pending_order_id=None if hub is None else _int(hub, f"{where}.hub_pending_order_id"),
+        product_id=_int(item.get("product_id"), f"{where}.product_id", 1, INT64_MAX),
+        quantity=_int(item.get("quantity"), f"{where}.quantity", 0, INT32_MAX),
+        blueprint_id=None
+        if blueprint is None
+        else _int(blueprint, f"{where}.blueprint_id", 1, INT64_MAX),
+        hub_pending_order_id=None
+        if hub is None
+        else _int(hub, f"{where}.hub_pending_order_id", 1, INT64_MAX),
     )
 
 
-def _int(value: object, field_name: str) -> int:
+def _int(value: object, field_name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(field_name, "must be an integer")
+    if not low <= value <= high:
+        raise InvalidInput(field_name, f"must be between {low} and {high}")
     return value

@@ -14,8 +14,10 @@ from uuid import UUID
 from hypothesis import strategies as st
 
 from brx_domain.inventory import (
+    CONDITION_SPELLINGS,
     CONDITIONS,
     EDITABLE_FLAGS,
+    LANGUAGE_SPELLINGS,
     LANGUAGES,
     InventoryItem,
     Properties,
@@ -23,8 +25,6 @@ from brx_domain.inventory import (
 from brx_domain.orders import Order, OrderLine
 from brx_domain.sync import RemoteProduct
 
-CONDITION_SPELLINGS = ("NM", "nm", "near-mint", "Near Mint", "SP", "lp", "MP", "Poor", "dmg", "HP")
-LANGUAGE_SPELLINGS = ("en", "EN", "ja", "jp", "ko", "zh_cn", "zh-TW", "Italian", "cs", "de")
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 quantities = st.integers(min_value=0, max_value=50)
@@ -43,16 +43,16 @@ ORDER_IDS = st.integers(1, 1000)
 
 @st.composite
 def raw_properties(draw: st.DrawFn) -> dict[str, Any]:
-    """User input for `Properties.parse`: editable keys in any accepted spelling, plus
+    """User input for a properties patch: editable keys in any accepted spelling, plus
     read-only scalars it must keep as they are."""
     raw: dict[str, Any] = {}
     if draw(st.booleans()):
-        raw["condition"] = draw(st.sampled_from(CONDITION_SPELLINGS + CONDITIONS))
+        raw["condition"] = draw(st.sampled_from(sorted(CONDITION_SPELLINGS)))
     if draw(st.booleans()):
-        raw["mtg_language"] = draw(st.sampled_from(LANGUAGE_SPELLINGS + LANGUAGES))
+        raw["mtg_language"] = draw(st.sampled_from(sorted(LANGUAGE_SPELLINGS)))
     for flag in EDITABLE_FLAGS:
         if draw(st.booleans()):
-            raw[flag] = draw(st.sampled_from([True, False, 0, 1, "true", "False"]))
+            raw[flag] = draw(st.booleans())
     if draw(st.booleans()):
         raw["mtg_rarity"] = draw(st.sampled_from(["Common", "Rare", "Mythic"]))
     if draw(st.booleans()):
@@ -60,9 +60,19 @@ def raw_properties(draw: st.DrawFn) -> dict[str, Any]:
     return raw
 
 
+def _canonical(raw: dict[str, Any]) -> Properties:
+    """`raw_properties()` as the domain stores them: CardTrader's spellings."""
+    out = dict(raw)
+    if "condition" in out:
+        out["condition"] = CONDITION_SPELLINGS[out["condition"]]
+    if "mtg_language" in out:
+        out["mtg_language"] = LANGUAGE_SPELLINGS[out["mtg_language"]]
+    return Properties.trusted(out)
+
+
 def properties() -> st.SearchStrategy[Properties]:
     """Normalised properties, as the domain stores them."""
-    return raw_properties().map(Properties.parse)
+    return raw_properties().map(_canonical)
 
 
 def remote_properties() -> st.SearchStrategy[Properties]:

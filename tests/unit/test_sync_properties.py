@@ -7,9 +7,15 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from brx_domain.inventory import InventoryItem, Properties
+from brx_domain.inventory import (
+    CONDITION_SPELLINGS,
+    CONDITIONS,
+    LANGUAGE_SPELLINGS,
+    LANGUAGES,
+    InventoryItem,
+)
 from brx_domain.sync import RemoteProduct, SyncProgress, UpsertCounts, plan_reconciliation
-from brx_domain.testing import properties, remote_catalogues
+from brx_domain.testing import remote_catalogues
 from brx_domain.usecases.sync import request_reconciliation, start_bulk_sync
 from tests.unit.world import World
 
@@ -111,9 +117,13 @@ async def test_bulk_sync_imports_known_blueprints_then_a_second_run_changes_noth
     assert (first["created"], second["created"], second["updated"]) == (len(kept), 0, 0)
 
 
-@given(props=properties())
-def test_normalising_properties_is_idempotent(props: Properties) -> None:
-    assert Properties.parse(props.to_dict()) == props
+@given(st.sampled_from(sorted(CONDITION_SPELLINGS)), st.sampled_from(sorted(LANGUAGE_SPELLINGS)))
+def test_every_spelling_leads_to_a_canonical_value_that_is_its_own_spelling(
+    condition: str, language: str
+) -> None:
+    canonical = CONDITION_SPELLINGS[condition], LANGUAGE_SPELLINGS[language]
+    assert canonical[0] in CONDITIONS and canonical[1] in LANGUAGES
+    assert (CONDITION_SPELLINGS[canonical[0]], LANGUAGE_SPELLINGS[canonical[1]]) == canonical
 
 
 @given(st.lists(st.builds(SyncProgress, *[st.integers(0, 10_000)] * 11), max_size=10))

@@ -143,17 +143,8 @@ class TokenVerifier:
         return value == self.admin_value
 
 
-def bind_user(principal: Principal, path_user_id: str) -> uuid.UUID:
-    """The path's user must be the caller: 400 for a malformed id, 403 for someone else's."""
-    try:
-        user_id = uuid.UUID(path_user_id)
-    except ValueError:
-        raise ApiError(
-            400,
-            "invalid_input",
-            "user_id: must be a UUID",
-            details={"field": "user_id"},
-        ) from None
+def bind_user(principal: Principal, user_id: uuid.UUID) -> uuid.UUID:
+    """The path's user (already a UUID, see `io.path_params`) must be the caller: 403 if not."""
     if user_id != principal.user_id:
         raise ApiError(403, "forbidden", "the token does not belong to this user")
     return user_id

@@ -130,18 +130,20 @@ async def on_api_error(
 async def on_validation_error(
     req: falcon.asgi.Request, resp: falcon.asgi.Response, exc: ValidationError, params: Any
 ) -> None:
-    """400 naming the first offending field (pydantic's own text, without the input echoed)."""
-    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    """400 naming the first offending field (pydantic's own text, without the input echoed);
+    a model-level rule names its field in the error's context (`schemas.refused`)."""
+    errors = exc.errors(include_url=False, include_input=False)
     first = errors[0] if errors else {"loc": (), "msg": "invalid input"}
-    field = ".".join(str(part) for part in first["loc"]) or "body"
     details = {
-        "field": field,
-        "errors": [
-            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-            for e in errors[:20]
-        ],
+        "field": _field(first),
+        "errors": [{"field": _field(e), "message": e["msg"]} for e in errors[:20]],
     }
-    render(req, resp, 400, "invalid_input", f"{field}: {first['msg']}", details)
+    render(req, resp, 400, "invalid_input", f"{details['field']}: {first['msg']}", details)
+
+
+def _field(error: Any) -> str:
+    loc = ".".join(str(part) for part in error["loc"])
+    return loc or str((error.get("ctx") or {}).get("field") or "body")
 
 
 async def on_http_error(

@@ -1,20 +1,26 @@
-"""Reading requests at the edge: query strings and JSON bodies through pydantic models, and
-bodies read with a hard bound (Content-Length is checked first but never trusted alone)."""
+"""Reading requests at the edge, the one way every resource does it: path parameters, query
+strings and JSON bodies through the pydantic models of `schemas.py` (each a 400 naming the
+field), bodies read with a hard bound (Content-Length is checked first but never trusted alone)
+and decoded by the domain's JSON reader (depth, U+0000, lone surrogates, NaN)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 import falcon.asgi
 from pydantic import BaseModel
 
 from brx_app.http.errors import ApiError
+from brx_app.http.schemas import PathParams
+from brx_domain.json_input import decode_object
+from brx_domain.limits import JSON_BODY_MAX
 
 M = TypeVar("M", bound=BaseModel)
 
-JSON_BODY_LIMIT = 64 * 1024
-INT64 = 2**63 - 1
+
+def path_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The route's path parameters, typed and bounded by `PathParams`."""
+    return PathParams.model_validate(params).model_dump()
 
 
 def query(req: falcon.asgi.Request, model: type[M]) -> M:
@@ -43,28 +49,12 @@ def _is_json(content_type: str | None) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-async def read_json(req: falcon.asgi.Request, model: type[M], limit: int = JSON_BODY_LIMIT) -> M:
-    """415 unless JSON, 413 over `limit`, 400 for malformed JSON or a field `model` refuses."""
+async def read_json(req: falcon.asgi.Request, model: type[M], limit: int = JSON_BODY_MAX) -> M:
+    """415 unless JSON, 413 over `limit`, 400 for malformed JSON or a field `model` refuses.
+    An empty body is validated as `{}` (so the model names what is missing)."""
     body = await read_body(req, limit)
-    if body.strip() and not _is_json(req.content_type):
+    if not body.strip():
+        return model.model_validate({})
+    if not _is_json(req.content_type):
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    try:
-        raw: Any = json.loads(body) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(
-            400, "invalid_input", "body: is not valid JSON", details={"field": "body"}
-        ) from None
-    if not isinstance(raw, dict):
-        raise ApiError(
-            400, "invalid_input", "body: must be a JSON object", details={"field": "body"}
-        )
-    return model.model_validate(raw)
-
-
-def path_int(value: str, field: str) -> int:
-    """A positive id from the path; anything else is a 400 naming the parameter."""
-    if not (value.isascii() and value.isdigit() and len(value) <= 19 and 1 <= int(value) <= INT64):
-        raise ApiError(
-            400, "invalid_input", f"{field}: must be a positive integer", details={"field": field}
-        )
-    return int(value)
+    return model.model_validate(decode_object(body))

@@ -14,6 +14,7 @@ import falcon.asgi
 from brx_app import metrics
 from brx_app.http.auth import Principal, TokenVerifier, bind_user
 from brx_app.http.errors import ApiError
+from brx_app.http.io import path_params
 from brx_app.logs import request_id_var
 from brx_domain.ports import RateLimiter
 
@@ -58,7 +59,9 @@ class RequestContextMiddleware:
 
 class AuthMiddleware:
     """Resources declare `auth` (public, user or operator; user when absent: secure by default).
-    A path `user_id` must be the caller's own."""
+    Once the caller is known, the path parameters are validated (`io.path_params`) and a path
+    `user_id` must be the caller's own. A public resource reads its own path (the webhook
+    receiver answers every bad path with the same 401)."""
 
     def __init__(self, verifier: TokenVerifier) -> None:
         self.verifier = verifier
@@ -76,6 +79,7 @@ class AuthMiddleware:
         principal = self.verifier.verify(req.get_header("Authorization"))
         if level == OPERATOR and not principal.admin:
             raise ApiError(403, "forbidden", "this endpoint is for operators")
+        params.update(path_params(params))  # typed and bounded, else a 400 naming it
         if "user_id" in params:
             params["user_id"] = bind_user(principal, params["user_id"])
         req.context.principal = principal

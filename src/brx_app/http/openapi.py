@@ -14,14 +14,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from brx_app.http.middleware import OPERATOR, PUBLIC, USER
-from brx_app.http.schemas import ErrorBody
+from brx_app.http.schemas import ErrorBody, PathParams
 
 REF = "#/components/schemas/{model}"
-PATH_PARAMS: dict[str, dict[str, Any]] = {
-    "user_id": {"type": "string", "format": "uuid"},
-    "item_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-    "task_id": {"type": "string", "minLength": 1, "maxLength": 255},
-}
+PATH_PARAMS: dict[str, dict[str, Any]] = PathParams.model_json_schema()["properties"]
 ERROR_TEXT = {
     400: "Bad input (the offending field is named)",
     401: "Missing or invalid token or signature",

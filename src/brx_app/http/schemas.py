@@ -4,50 +4,178 @@ the resources build."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    MISSING,
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from brx_domain.listing import MAX_SEARCH, InventorySort
-
-INT32 = 2_147_483_647
-MAX_TEXT = 2000
+from brx_domain.inventory import (
+    CONDITION_SPELLINGS,
+    CONDITIONS,
+    LANGUAGE_SPELLINGS,
+    LANGUAGES,
+    ItemPatch,
+    Properties,
+)
+from brx_domain.listing import InventoryQuery, InventorySort
+from brx_domain.limits import (
+    DEBUG_LOGS_DEFAULT,
+    DEBUG_LOGS_MAX,
+    ID_TEXT_MAX,
+    INT32_MAX,
+    INT64_MAX,
+    OFFSET_MAX,
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    PROPERTY_KEY_MAX,
+    PROPERTY_KEYS_MAX,
+    PROPERTY_TEXT_MAX,
+    SEARCH_MAX,
+    TEXT_MAX,
+    TOKEN_MAX,
+)
 
 
 class _Model(BaseModel):
+    """Requests refuse fields they do not know: a typo is a 400, never silently dropped."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+def refused(message: str, field: str = "body") -> PydanticCustomError:
+    """A model-level refusal; `field` names it when the error has no location of its own
+    (`errors.on_validation_error` reads it)."""
+    return PydanticCustomError("invalid_input", message, {"field": field})
+
+
+# --- field types: each bound once, from brx_domain.limits --------------------------------------
+# An optional request field is `T | MISSING = MISSING`: it may be left out but is never null,
+# and the OpenAPI document says exactly that (no `"default": null`, no `null` type).
+
+NO_NUL = r"^[^\u0000]*$"  # Postgres text and jsonb cannot hold U+0000
+Text = Annotated[StrictStr, StringConstraints(max_length=TEXT_MAX, pattern=NO_NUL)]
+Count = Annotated[StrictInt, Field(ge=0, le=INT32_MAX)]
+Units = Annotated[StrictInt, Field(ge=1, le=INT32_MAX)]
+BlueprintId = Annotated[int, Field(ge=1, le=INT32_MAX)]
+ItemId = Annotated[int, Field(ge=1, le=INT64_MAX)]
+OpaqueId = Annotated[
+    str, StringConstraints(min_length=1, max_length=ID_TEXT_MAX, pattern=r"^[!-~]+$")
+]
+Token = Annotated[
+    StrictStr,
+    StringConstraints(min_length=1, max_length=TOKEN_MAX, pattern=r"^[!-~]+$"),
+    Field(description="Printable ASCII without spaces (it travels in an HTTP header)."),
+]
+PropertyKey = Annotated[
+    StrictStr, StringConstraints(min_length=1, max_length=PROPERTY_KEY_MAX, pattern=NO_NUL)
+]
+_SCALAR: TypeAdapter[Any] = TypeAdapter(
+    Annotated[StrictStr, StringConstraints(max_length=PROPERTY_TEXT_MAX, pattern=NO_NUL)]
+    | Annotated[StrictInt, Field(ge=-INT64_MAX - 1, le=INT64_MAX)]
+    | Annotated[StrictFloat, Field(allow_inf_nan=False)]
+    | StrictBool
+)
+_KEY: TypeAdapter[str] = TypeAdapter(PropertyKey)
+
+
+def _scalar(value: Any) -> Any:
+    try:
+        return _SCALAR.validate_python(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "property_value",
+            f"must be a string of at most {PROPERTY_TEXT_MAX} characters, a 64-bit integer, "
+            "a number or a boolean",
+        ) from None
+
+
+PropertyValue = Annotated[Any, PlainValidator(_scalar), WithJsonSchema(_SCALAR.json_schema())]
+
+
+def _canonical(spellings: Mapping[str, str], what: str, canonical: tuple[str, ...]) -> Any:
+    def check(value: str) -> str:
+        found = spellings.get(value)
+        if found is None:
+            raise PydanticCustomError(
+                "vocabulary", f"unknown {what}; expected one of {list(canonical)} or an alias"
+            )
+        return found
+
+    return check
+
+
+Condition = Annotated[
+    StrictStr,
+    AfterValidator(_canonical(CONDITION_SPELLINGS, "condition", CONDITIONS)),
+    WithJsonSchema({"type": "string", "enum": list(CONDITION_SPELLINGS)}),
+    Field(description="Stored in CardTrader's spelling (NM -> Near Mint)."),
+]
+Language = Annotated[
+    StrictStr,
+    AfterValidator(_canonical(LANGUAGE_SPELLINGS, "language", LANGUAGES)),
+    WithJsonSchema({"type": "string", "enum": list(LANGUAGE_SPELLINGS)}),
+    Field(description="Stored as CardTrader's code (Japanese -> jp)."),
+]
+
+
+# --- requests: path parameters ----------------------------------------------------------------
+
+
+class PathParams(_Model):
+    """Every path parameter, by the name the routes give it: authenticated routes get theirs
+    validated and typed before the resource runs, and the OpenAPI document takes their schemas
+    from here. A new route with a new `{name}` adds its field here."""
+
+    user_id: UUID | MISSING = MISSING
+    item_id: ItemId | MISSING = MISSING
+    task_id: OpaqueId | MISSING = MISSING
 
 
 # --- requests: query strings ------------------------------------------------------------------
 
 
 class PageQuery(_Model):
-    limit: int = Field(100, ge=1, le=1000, description="Page size, 1..1000.")
-    offset: int = Field(0, ge=0, le=1_000_000_000, description="Items to skip.")
+    limit: int = Field(PAGE_DEFAULT, ge=1, le=PAGE_MAX, description=f"Page size, 1..{PAGE_MAX}.")
+    offset: int = Field(0, ge=0, le=OFFSET_MAX, description="Items to skip.")
 
 
 class InventoryQueryIn(PageQuery):
     """Filters (combined with AND) and a sort for `GET /inventory`."""
 
-    q: str | None = Field(
-        None, max_length=MAX_SEARCH, description="Card name contains this (any case)."
+    q: Annotated[str, StringConstraints(max_length=SEARCH_MAX, pattern=NO_NUL)] | MISSING = Field(
+        MISSING, description="Card name contains this (any case)."
     )
-    blueprint_id: int | None = Field(None, ge=1, le=INT32, description="CardTrader blueprint.")
-    external_stock_id: str | None = Field(
-        None, min_length=1, max_length=255, description="CardTrader product id."
+    blueprint_id: BlueprintId | MISSING = Field(MISSING, description="CardTrader blueprint.")
+    external_stock_id: OpaqueId | MISSING = Field(MISSING, description="CardTrader product id.")
+    condition: Condition | MISSING = MISSING
+    language: Language | MISSING = MISSING
+    out_of_stock: bool | MISSING = Field(MISSING, description="true: quantity 0; false: in stock.")
+    unlisted: bool | MISSING = Field(MISSING, description="true: not on CardTrader; false: listed.")
+    sort: InventorySort = Field(
+        InventorySort.ID, description="id, name, price, quantity or updated; '-' reverses."
     )
-    condition: str | None = Field(None, max_length=64, examples=["Near Mint", "NM"])
-    language: str | None = Field(None, max_length=16, examples=["it"])
-    out_of_stock: bool | None = Field(None, description="true: quantity 0; false: in stock.")
-    unlisted: bool | None = Field(None, description="true: not on CardTrader; false: listed.")
-    sort: str = Field(  # its vocabulary is checked by the domain (`InventoryQuery.of`)
-        InventorySort.ID.value,
-        max_length=16,
-        description="id, name, price, quantity or updated; a leading '-' reverses.",
-        json_schema_extra={"enum": [s.value for s in InventorySort]},
-    )
+
+    def to_query(self) -> InventoryQuery:
+        return InventoryQuery.of(**self.model_dump(exclude={"limit", "offset"}))
 
 
 class StartQuery(_Model):
@@ -55,52 +183,114 @@ class StartQuery(_Model):
 
 
 class ReconcileQuery(_Model):
-    blueprint_id: int | None = Field(None, ge=1, le=INT32, description="Only this blueprint.")
+    blueprint_id: BlueprintId | MISSING = Field(MISSING, description="Only this blueprint.")
     dry_run: bool = Field(False, description="Count what would change, change nothing.")
+
+    @property
+    def blueprint(self) -> int | None:
+        return None if self.blueprint_id is MISSING else self.blueprint_id
 
 
 class DebugLogsQuery(_Model):
-    limit: int = Field(100, ge=1, le=500)
+    limit: int = Field(DEBUG_LOGS_DEFAULT, ge=1, le=DEBUG_LOGS_MAX)
 
 
 # --- requests: bodies -----------------------------------------------------------------------
 
 
 class PropertiesIn(BaseModel):
-    """CardTrader properties; the editable ones are validated, other keys kept (merged)."""
+    """CardTrader properties: the editable ones checked against the domain's vocabulary, other
+    keys kept (merged key by key) if they are scalars."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "maxProperties": PROPERTY_KEYS_MAX,
+            "propertyNames": _KEY.json_schema(),
+        },
+    )
+    __pydantic_extra__: dict[str, PropertyValue] = Field(init=False)
 
-    condition: str | None = Field(None, max_length=64, examples=["Near Mint"])
-    mtg_language: str | None = Field(None, max_length=16, examples=["en"])
-    mtg_foil: StrictBool | None = None
-    signed: StrictBool | None = None
-    altered: StrictBool | None = None
+    condition: Condition | MISSING = MISSING
+    mtg_language: Language | MISSING = MISSING
+    pokemon_language: Language | MISSING = MISSING
+    language: Language | MISSING = MISSING
+    mtg_foil: StrictBool | MISSING = MISSING
+    signed: StrictBool | MISSING = MISSING
+    altered: StrictBool | MISSING = MISSING
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys(cls, raw: Any) -> Any:
+        if isinstance(raw, Mapping):
+            if len(raw) > PROPERTY_KEYS_MAX:
+                raise refused(f"at most {PROPERTY_KEYS_MAX} keys")
+            for key in raw:
+                try:
+                    _KEY.validate_python(key)
+                except ValidationError:
+                    raise refused(
+                        f"keys are 1..{PROPERTY_KEY_MAX} characters without U+0000"
+                    ) from None
+        return raw
 
 
 class ItemUpdate(_Model):
-    """A partial update: only the fields sent change; `properties` merges key by key."""
+    """A partial update: only the fields sent change (at least one); `properties` merges key
+    by key. No field may be null."""
 
-    quantity: StrictInt | None = Field(None, ge=0, le=INT32)
-    price_cents: StrictInt | None = Field(None, ge=0, le=INT32)
-    description: str | None = Field(None, max_length=MAX_TEXT)
-    user_data_field: str | None = Field(None, max_length=MAX_TEXT)
-    graded: StrictBool | None = None
-    properties: PropertiesIn | None = None
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    quantity: Count | MISSING = MISSING
+    price_cents: Count | MISSING = MISSING
+    description: Text | MISSING = MISSING
+    user_data_field: Text | MISSING = MISSING
+    graded: StrictBool | MISSING = MISSING
+    properties: PropertiesIn | MISSING = MISSING
+
+    @model_validator(mode="after")
+    def _something(self) -> ItemUpdate:
+        if not self.model_fields_set:
+            raise refused("nothing to update; send at least one editable field")
+        return self
+
+    def to_patch(self) -> ItemPatch:
+        fields = self.model_dump(exclude={"properties"})
+        if self.properties is MISSING:
+            return ItemPatch(**fields)
+        return ItemPatch(**fields, properties=Properties.trusted(self.properties.model_dump()))
 
 
-class PurchaseRequest(BaseModel):
-    """`purchaseQuantity` (or its alias `quantity`), at least 1."""
+class PurchaseRequest(_Model):
+    """Exactly one of `purchaseQuantity` (the seed's name) or its alias `quantity`, >= 1."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [{"required": ["purchaseQuantity"]}, {"required": ["quantity"]}]
+        }
+    )
 
-    purchaseQuantity: StrictInt | None = Field(None, ge=1, le=INT32)  # the seed's name
-    quantity: StrictInt | None = Field(None, ge=1, le=INT32, description="Alias.")
+    purchaseQuantity: Units | MISSING = MISSING
+    quantity: Units | MISSING = Field(MISSING, description="Alias of purchaseQuantity.")
+
+    @model_validator(mode="after")
+    def _one_quantity(self) -> PurchaseRequest:
+        if len(self.model_fields_set) != 1:
+            raise refused("send exactly one of purchaseQuantity or quantity", "purchaseQuantity")
+        return self
+
+    @property
+    def units(self) -> int:
+        if self.purchaseQuantity is not MISSING:
+            return self.purchaseQuantity
+        if self.quantity is not MISSING:
+            return self.quantity
+        raise TypeError("unreachable: _one_quantity requires one of the two")
 
 
 class SetupTestUser(_Model):
     user_id: UUID
-    cardtrader_token: str = Field(min_length=1, max_length=4096)
+    cardtrader_token: Token
 
 
 class TestOrderRequest(_Model):
@@ -119,17 +309,19 @@ class TestOrderOut(BaseModel):
 
 
 class WebhookEvent(BaseModel):
-    """CardTrader's delivery (documented here; verified by signature over the raw body)."""
+    """CardTrader's delivery, verified by signature over the raw body and then read by the
+    domain (`brx_domain.orders.parse_event`); this model documents what that parser accepts,
+    and a test holds the two to each other."""
 
     model_config = ConfigDict(extra="allow")
 
-    id: str
-    time: int | float = Field(description="Epoch seconds.")
-    cause: str
-    object_class: str
-    object_id: int
-    mode: str
-    data: dict[str, Any] | None = None
+    id: OpaqueId
+    time: StrictInt | StrictFloat = Field(description="Epoch seconds.")
+    cause: Literal["order.create", "order.update", "order.destroy"]
+    object_class: Any = None
+    object_id: Annotated[StrictInt, Field(ge=1, le=INT64_MAX)]
+    mode: Literal["live", "test"] | MISSING = Field(MISSING, description="Defaults to live.")
+    data: dict[str, Any] | None = Field(None, description="The order; `{}` for order.destroy.")
 
 
 # --- responses --------------------------------------------------------------------------------

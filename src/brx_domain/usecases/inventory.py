@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from brx_domain.errors import InvalidInput, NotFound
+from brx_domain.errors import NotFound
 from brx_domain.inventory import (
     InventoryItem,
     ItemPatch,
@@ -17,8 +17,6 @@ from brx_domain.inventory import (
 from brx_domain.listing import InventoryQuery
 from brx_domain.sync import OperationType
 from brx_domain.usecases.common import JobName, Ports, QueueName, dispatch, new_operation
-
-MAX_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -39,18 +37,10 @@ class ItemChange:
         return self.task_id is not None
 
 
-def check_page(limit: int, offset: int) -> None:
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE}")
-    if offset < 0:
-        raise InvalidInput("offset", "must not be negative")
-
-
 async def list_inventory(
     ports: Ports, user_id: UUID, limit: int, offset: int, where: InventoryQuery | None = None
 ) -> InventoryPage:
     """One page of the items `where` selects, in its order, and how many it selects in all."""
-    check_page(limit, offset)
     async with ports.uow() as uow:
         items, total = await uow.items.list(user_id, limit, offset, where)
     return InventoryPage(items, total)
@@ -60,7 +50,6 @@ async def item_history(
     ports: Ports, user_id: UUID, item_id: int, limit: int, offset: int
 ) -> list[LedgerEntry]:
     """The item's ledger, newest first. Works for deleted items too (the ledger outlives them)."""
-    check_page(limit, offset)
     async with ports.uow() as uow:
         entries = await uow.ledger.history(user_id, item_id, limit, offset)
         if not entries and await uow.items.get(user_id, item_id) is None:

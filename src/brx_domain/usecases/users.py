@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from brx_domain.errors import InvalidInput
 from brx_domain.sync import UserSyncSettings
 from brx_domain.usecases.common import Ports
 
 
 async def register_user(ports: Ports, user_id: UUID, cardtrader_token: str) -> UserSyncSettings:
-    """Create or replace the user's settings; the shared secret comes from CardTrader /info."""
-    token = cardtrader_token.strip()
-    if not token or len(token) > 4096:
-        raise InvalidInput("cardtrader_token", "must be a non-empty string of at most 4096 chars")
-    info = await ports.marketplace.for_token(token).info()
+    """Create or replace the user's settings; the shared secret comes from CardTrader /info.
+    `cardtrader_token` was checked at the edge (printable ASCII, bounded)."""
+    info = await ports.marketplace.for_token(cardtrader_token).info()
     now = ports.clock.now()
     async with ports.uow() as uow:
         existing = await uow.settings.get(user_id)
         settings = UserSyncSettings(
             user_id=user_id,
-            cardtrader_token_encrypted=ports.cipher.encrypt(token),
+            cardtrader_token_encrypted=ports.cipher.encrypt(cardtrader_token),
             webhook_secret_encrypted=ports.cipher.encrypt(info.shared_secret),
             sync_status=existing.sync_status if existing else UserSyncSettings.sync_status,
             last_sync_at=existing.last_sync_at if existing else None,

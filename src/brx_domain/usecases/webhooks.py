@@ -5,15 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from brx_domain.errors import InvalidInput, NotFound, Unauthenticated
+from brx_domain.errors import NotFound, Unauthenticated
 from brx_domain.inventory import LedgerEntry, StockReason
+from brx_domain.json_input import decode_object
 from brx_domain.orders import (
     EffectKind,
     OrderDecision,
@@ -68,12 +68,7 @@ def _authentic_event(
     """The signed, fresh event, or the one refusal; nothing is stored before this passes."""
     if secret is None or not signature_ok(body, signature, secret):
         raise Unauthenticated(REJECTED)
-    try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("body", "is not valid JSON") from exc
-    if not isinstance(raw, Mapping):
-        raise InvalidInput("body", "must be a JSON object")
+    raw = decode_object(body)
     event = parse_event(raw)
     _check_fresh(ports, event)
     return event, raw

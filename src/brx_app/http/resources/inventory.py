@@ -6,11 +6,9 @@ from uuid import UUID
 
 import falcon.asgi
 
-from brx_app.http.io import path_int, query, read_json
+from brx_app.http.io import query, read_json
 from brx_app.http.present import item_json, ledger_json
 from brx_app.http.schemas import InventoryQueryIn, ItemUpdate, PageQuery, PurchaseRequest
-from brx_domain.inventory import ItemPatch, parse_purchase_quantity
-from brx_domain.listing import InventoryQuery
 from brx_domain.usecases import Ports
 from brx_domain.usecases.inventory import (
     delete_item,
@@ -29,8 +27,9 @@ class Inventory:
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID
     ) -> None:
         asked = query(req, InventoryQueryIn)
-        where = InventoryQuery.of(**asked.model_dump(exclude={"limit", "offset"}))
-        page = await list_inventory(self.ports, user_id, asked.limit, asked.offset, where)
+        page = await list_inventory(
+            self.ports, user_id, asked.limit, asked.offset, asked.to_query()
+        )
         resp.media = {
             "user_id": str(user_id),
             "items": [item_json(item) for item in page.items],
@@ -45,14 +44,12 @@ class Item:
         self.ports = ports
 
     async def on_put(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: str
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: int
     ) -> None:
-        number = path_int(item_id, "item_id")
         body = await read_json(req, ItemUpdate)
-        patch = ItemPatch.parse(body.model_dump(exclude_unset=True))
-        change = await update_item(self.ports, user_id, number, patch)
+        change = await update_item(self.ports, user_id, item_id, body.to_patch())
         resp.media = {
-            "item_id": number,
+            "item_id": item_id,
             "status": "updated",
             "task_id": change.task_id,
             "cardtrader_sync_queued": change.queued,
@@ -60,12 +57,11 @@ class Item:
         }
 
     async def on_delete(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: str
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: int
     ) -> None:
-        number = path_int(item_id, "item_id")
-        change = await delete_item(self.ports, user_id, number)
+        change = await delete_item(self.ports, user_id, item_id)
         resp.media = {
-            "item_id": number,
+            "item_id": item_id,
             "status": "deleted",
             "task_id": change.task_id,
             "cardtrader_sync_queued": change.queued,
@@ -77,14 +73,13 @@ class ItemHistory:
         self.ports = ports
 
     async def on_get(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: str
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: int
     ) -> None:
-        number = path_int(item_id, "item_id")
         page = query(req, PageQuery)
-        entries = await item_history(self.ports, user_id, number, page.limit, page.offset)
+        entries = await item_history(self.ports, user_id, item_id, page.limit, page.offset)
         resp.media = {
             "user_id": str(user_id),
-            "item_id": number,
+            "item_id": item_id,
             "entries": [ledger_json(entry) for entry in entries],
         }
 
@@ -97,14 +92,12 @@ class Purchase:
         self.ports = ports
 
     async def on_post(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: str
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: int
     ) -> None:
-        number = path_int(item_id, "item_id")
         body = await read_json(req, PurchaseRequest)
-        quantity = parse_purchase_quantity(body.model_dump(exclude_none=True))
-        done = await purchase_item(self.ports, user_id, number, quantity)
+        done = await purchase_item(self.ports, user_id, item_id, body.units)
         resp.media = {
-            "item_id": number,
+            "item_id": item_id,
             "status": "purchased",
             "quantity_purchased": done.quantity,
             "remaining_quantity": done.remaining,

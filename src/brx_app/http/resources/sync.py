@@ -10,7 +10,6 @@ import falcon.asgi
 from brx_app.http.io import query
 from brx_app.http.present import accepted_json, progress_json, status_json
 from brx_app.http.schemas import ReconcileQuery, StartQuery
-from brx_domain.errors import InvalidInput
 from brx_domain.usecases import Ports
 from brx_domain.usecases.operations import task_state
 from brx_domain.usecases.sync import (
@@ -20,8 +19,6 @@ from brx_domain.usecases.sync import (
     request_reconciliation,
     start_bulk_sync,
 )
-
-MAX_TASK_ID = 255
 
 
 class StartSync:
@@ -66,8 +63,6 @@ class Task:
     async def on_get(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, task_id: str
     ) -> None:
-        if len(task_id) > MAX_TASK_ID:
-            raise InvalidInput("task_id", f"at most {MAX_TASK_ID} characters")
         operation = await get_task(self.ports, req.context.principal.user_id, task_id)
         status, ready, message = task_state(operation)
         resp.media = {"task_id": task_id, "status": status, "ready": ready, "message": message}
@@ -82,11 +77,11 @@ class SyncFromCardTrader:
     ) -> None:
         options = query(req, ReconcileQuery)
         operation = await request_reconciliation(
-            self.ports, user_id, blueprint_id=options.blueprint_id, dry_run=options.dry_run
+            self.ports, user_id, blueprint_id=options.blueprint, dry_run=options.dry_run
         )
         resp.status = falcon.HTTP_202
         resp.media = {
             **accepted_json(operation, user_id, "Sync from CardTrader queued"),
-            "blueprint_id": options.blueprint_id,
+            "blueprint_id": options.blueprint,
             "dry_run": options.dry_run,
         }
