@@ -66,19 +66,20 @@ def _pairs(routes: Iterable[Route]) -> list[tuple[type[BaseModel], Any]]:
         for op in route.ops.values():
             if op.response is not None:
                 found[(op.response, "serialization")] = None
-            if op.body is not None:
-                found[(op.body, "validation")] = None
+            for request in (op.body, op.query):
+                if request is not None:
+                    found[(request, "validation")] = None
     return list(found)
 
 
-def _parameters(route: Route, op: Op) -> list[dict[str, Any]]:
+def _parameters(route: Route, op: Op, refs: Refs, defs: Mapping[str, Any]) -> list[dict[str, Any]]:
     params = [
         {"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]}
         for name in re.findall(r"{(\w+)}", route.path)
     ]
     if op.query is not None:
-        schema = op.query.model_json_schema()
-        for name, prop in schema.get("properties", {}).items():
+        model = refs[(op.query, "validation")]["$ref"].rsplit("/", 1)[-1]
+        for name, prop in defs[model].get("properties", {}).items():
             params.append({"name": name, "in": "query", "required": False, "schema": prop})
     return params
 
@@ -96,7 +97,9 @@ def _error_codes(route: Route, op: Op) -> list[int]:
     return sorted(codes)
 
 
-def _operation(route: Route, method: str, op: Op, refs: Refs) -> dict[str, Any]:
+def _operation(
+    route: Route, method: str, op: Op, refs: Refs, defs: Mapping[str, Any]
+) -> dict[str, Any]:
     success: dict[str, Any] = {"description": op.summary}
     if op.response is not None:
         success["content"] = {op.content_type: {"schema": refs[(op.response, "serialization")]}}
@@ -112,7 +115,7 @@ def _operation(route: Route, method: str, op: Op, refs: Refs) -> dict[str, Any]:
     out: dict[str, Any] = {
         "summary": op.summary,
         "operationId": f"{method.lower()}_{slug}",
-        "parameters": _parameters(route, op),
+        "parameters": _parameters(route, op, refs, defs),
         "responses": responses,
     }
     if op.body is not None:
@@ -124,12 +127,13 @@ def _operation(route: Route, method: str, op: Op, refs: Refs) -> dict[str, Any]:
 
 def build_openapi(routes: Iterable[Route], *, version: str) -> dict[str, Any]:
     routes = list(routes)
-    refs, defs = models_json_schema(_pairs(routes), ref_template=REF)
+    refs, top = models_json_schema(_pairs(routes), ref_template=REF)
+    defs = top.get("$defs", {})
     paths: dict[str, Any] = {}
     for route in routes:
         item = paths.setdefault(route.path, {})
         for method, op in route.ops.items():
-            item[method.lower()] = _operation(route, method, op, refs)
+            item[method.lower()] = _operation(route, method, op, refs, defs)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -139,7 +143,7 @@ def build_openapi(routes: Iterable[Route], *, version: str) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": defs.get("$defs", {}),
+            "schemas": defs,
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },

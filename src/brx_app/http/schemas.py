@@ -36,7 +36,6 @@ from brx_domain.inventory import (
     ItemPatch,
     Properties,
 )
-from brx_domain.listing import InventoryQuery, InventorySort
 from brx_domain.limits import (
     DEBUG_LOGS_DEFAULT,
     DEBUG_LOGS_MAX,
@@ -53,6 +52,7 @@ from brx_domain.limits import (
     TEXT_MAX,
     TOKEN_MAX,
 )
+from brx_domain.listing import InventoryQuery, InventorySort
 
 
 class _Model(BaseModel):

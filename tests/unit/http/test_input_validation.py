@@ -134,7 +134,11 @@ async def test_a_bad_purchase_is_400_naming_the_field_and_sells_nothing(
         ({"limit": "1001"}, "limit"),
         ({"offset": "-1"}, "offset"),
         ({"offset": "\x00"}, "offset"),
-        ({"sort": "id"}, "sort"),
+        ({"order": "id"}, "order"),
+        ({"sort": "colour"}, "sort"),
+        ({"q": "tranquil\x00"}, "q"),
+        ({"external_stock_id": "\x00"}, "external_stock_id"),
+        ({"condition": "nEaR mInT"}, "condition"),
     ],
 )
 async def test_a_bad_page_is_400_naming_its_parameter(
