@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -23,7 +25,7 @@ def _install(session: nox.Session, *extras: str) -> None:
 def tests(session: nox.Session) -> None:
     """Every test: unit, then integration against the real Postgres, MariaDB, Redis, sandbox."""
     _install(session, "test")
-    session.run("pytest", "-q", "tests", *session.posargs)
+    session.run("pytest", "-q", "tests", "--ignore=tests/browser", *session.posargs)
 
 
 @nox.session
@@ -36,6 +38,17 @@ def unit(session: nox.Session) -> None:
 def integration(session: nox.Session) -> None:
     _install(session, "test")
     session.run("pytest", "-q", "tests/integration", *session.posargs)
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """The console in a real browser: Debian's Chromium (installed with apt when missing;
+    Playwright never downloads a browser here) driven by Playwright against the demo stack."""
+    if not shutil.which("chromium"):
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
+    _install(session, "test", "browser")
+    session.run("pytest", "-q", "tests/browser", *session.posargs)
 
 
 @nox.session

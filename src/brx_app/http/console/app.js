@@ -208,6 +208,7 @@
     const notice = el("div", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, body, close);
     close.addEventListener("click", () => notice.remove());
     $("notices").append(notice);
+    while ($("notices").children.length > 3) $("notices").firstElementChild.remove();
     if (kind !== "error") setTimeout(() => notice.remove(), 8000);
   }
 
