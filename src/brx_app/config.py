@@ -1,15 +1,24 @@
-"""Configuration from the environment (names are a contract: see docs and the spec)."""
+"""Configuration from the environment (names are a contract: see docs and the spec).
+
+Every value is checked here, before any I/O, and every bad variable is reported at once: one
+line each, naming the variable and what is wrong, never the value (it may be a secret). What a
+command needs (`require=`) is checked here too, so `serve`, `worker` and `migrate` fail the
+same way — exit status 2 from the CLI — whatever is wrong.
+"""
 
 from __future__ import annotations
 
 import enum
+import os
+from collections.abc import Collection, Mapping
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from brx_app.ssm import ClientFactory, resolve_ssm
+from brx_app import checks
+from brx_app.ssm import ClientFactory, SsmError, read_parameters
 
 
 class Environment(enum.StrEnum):
@@ -20,7 +29,16 @@ class Environment(enum.StrEnum):
 
 
 class ConfigError(Exception):
-    """A missing or malformed setting; the message names the variable (one clear line)."""
+    """Missing or malformed settings: one line per bad variable, each naming it."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+class StartupError(Exception):
+    """A dependency needed to start never answered (after bounded retries): one line for the
+    operator and exit status 1 (the settings are fine; the world around them is not yet)."""
 
 
 class AppConfig(BaseSettings):
@@ -28,31 +46,32 @@ class AppConfig(BaseSettings):
 
     environment: Environment = Field(Environment.DEVELOPMENT, alias="ENVIRONMENT")
     debug: bool = Field(False, alias="DEBUG")
-    database_url: str | None = Field(None, alias="DATABASE_URL")
+    database_url: checks.DatabaseUrl | None = Field(None, alias="DATABASE_URL")
     db_pool_size: int = Field(10, ge=1, le=500, alias="DB_POOL_SIZE")
     db_max_overflow: int = Field(10, ge=0, le=1000, alias="DB_MAX_OVERFLOW")
-    redis_url: str | None = Field(None, alias="REDIS_URL")
-    mysql_host: str | None = Field(None, alias="MYSQL_HOST")
+    redis_url: checks.RedisUrl | None = Field(None, alias="REDIS_URL")
+    queue_namespace: checks.Namespace = Field("", alias="BRX_QUEUE_NAMESPACE")
+    mysql_host: checks.Host | None = Field(None, alias="MYSQL_HOST")
     mysql_port: int = Field(3306, ge=1, le=65535, alias="MYSQL_PORT")
-    mysql_user: str = Field("root", alias="MYSQL_USER")
-    mysql_password: str = Field("", alias="MYSQL_PASSWORD")
-    mysql_database: str = Field("cards_db", alias="MYSQL_DATABASE")
+    mysql_user: checks.Text = Field("root", min_length=1, max_length=80, alias="MYSQL_USER")
+    mysql_password: checks.Text = Field("", alias="MYSQL_PASSWORD")
+    mysql_database: checks.Identifier = Field("cards_db", alias="MYSQL_DATABASE")
     mysql_pool_size: int = Field(5, ge=1, le=200, alias="MYSQL_POOL_SIZE")
     mysql_pool_max_overflow: int = Field(5, ge=0, le=200, alias="MYSQL_POOL_MAX_OVERFLOW")
-    catalogue_tables: str = Field(
+    catalogue_tables: checks.Identifiers = Field(
         "cards_prints,pk_prints,sealed_products", alias="CATALOGUE_TABLES"
     )
     catalogue_cache_seconds: int = Field(300, ge=0, alias="CATALOGUE_CACHE_SECONDS")
-    fernet_key: str | None = Field(None, alias="FERNET_KEY")
-    jwt_public_key: str | None = Field(None, alias="JWT_PUBLIC_KEY")
-    jwt_issuer: str | None = Field(None, alias="JWT_ISSUER")
-    jwt_audience: str | None = Field(None, alias="JWT_AUDIENCE")
-    jwt_admin_claim: str = Field("role=admin", alias="JWT_ADMIN_CLAIM")
-    cardtrader_api_base_url: str = Field(
+    fernet_key: checks.FernetKeys | None = Field(None, alias="FERNET_KEY")
+    jwt_public_key: checks.RsaPublicKey | None = Field(None, alias="JWT_PUBLIC_KEY")
+    jwt_issuer: checks.Text | None = Field(None, alias="JWT_ISSUER")
+    jwt_audience: checks.Text | None = Field(None, alias="JWT_AUDIENCE")
+    jwt_admin_claim: checks.AdminClaim = Field("role=admin", alias="JWT_ADMIN_CLAIM")
+    cardtrader_api_base_url: checks.HttpUrl = Field(
         "https://api.cardtrader.com/api/v2", alias="CARDTRADER_API_BASE_URL"
     )
-    public_base_url: str = Field("http://localhost:8000", alias="PUBLIC_BASE_URL")
-    allowed_origins: str = Field("", alias="ALLOWED_ORIGINS")
+    public_base_url: checks.HttpUrl = Field("http://localhost:8000", alias="PUBLIC_BASE_URL")
+    allowed_origins: checks.Origins = Field("", alias="ALLOWED_ORIGINS")
     rate_limit_requests: int = Field(200, ge=1, alias="RATE_LIMIT_REQUESTS")
     rate_limit_window_seconds: int = Field(10, ge=1, alias="RATE_LIMIT_WINDOW_SECONDS")
     webhook_max_age_seconds: int = Field(7 * 24 * 3600, ge=60, alias="WEBHOOK_MAX_AGE_SECONDS")
@@ -66,16 +85,12 @@ class AppConfig(BaseSettings):
     purchase_when_cardtrader_down: Literal["queue", "refuse"] = Field(
         "queue", alias="PURCHASE_WHEN_CARDTRADER_DOWN"
     )
+    worker_metrics_port: int = Field(9464, ge=0, le=65535, alias="WORKER_METRICS_PORT")
+    startup_wait_seconds: float = Field(30.0, ge=0, le=600, alias="STARTUP_WAIT_SECONDS")
     aws_ssm_enabled: bool = Field(False, alias="AWS_SSM_ENABLED")
-    aws_region: str | None = Field(None, alias="AWS_REGION")
-    jwt_public_key_ssm_path: str | None = Field(None, alias="JWT_PUBLIC_KEY_SSM_PATH")
-    fernet_key_ssm_path: str | None = Field(None, alias="FERNET_KEY_SSM_PATH")
-
-    @field_validator("jwt_public_key")
-    @classmethod
-    def _pem_newlines(cls, value: str | None) -> str | None:
-        """Accept a PEM with literal `\\n` (how it fits in one environment line)."""
-        return value.replace("\\n", "\n") if value else value
+    aws_region: checks.AwsRegion | None = Field(None, alias="AWS_REGION")
+    jwt_public_key_ssm_path: checks.SsmPath | None = Field(None, alias="JWT_PUBLIC_KEY_SSM_PATH")
+    fernet_key_ssm_path: checks.SsmPath | None = Field(None, alias="FERNET_KEY_SSM_PATH")
 
     @property
     def is_production(self) -> bool:
@@ -87,34 +102,87 @@ class AppConfig(BaseSettings):
 
     @cached_property
     def origins(self) -> list[str]:
-        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+        return checks.split(self.allowed_origins)
 
     @cached_property
     def fernet_keys(self) -> list[str]:
-        return [k.strip() for k in (self.fernet_key or "").split(",") if k.strip()]
+        return checks.split(self.fernet_key or "")
 
     @cached_property
     def catalogue_table_list(self) -> list[str]:
-        return [t.strip() for t in self.catalogue_tables.split(",") if t.strip()]
+        return checks.split(self.catalogue_tables)
 
 
-def load_config(ssm_client: ClientFactory | None = None, **overrides: object) -> AppConfig:
-    """Read the environment (and SSM when enabled); a bad value raises ConfigError naming
-    the variable."""
+_SSM_SECRETS = {  # variable -> the variable naming its SSM parameter
+    "JWT_PUBLIC_KEY": "JWT_PUBLIC_KEY_SSM_PATH",
+    "FERNET_KEY": "FERNET_KEY_SSM_PATH",
+}
+
+
+def load_config(
+    ssm_client: ClientFactory | None = None,
+    *,
+    require: Collection[str] = (),
+    require_in_production: Collection[str] = (),
+    **overrides: object,
+) -> AppConfig:
+    """Read the environment (and SSM when enabled). Raises ConfigError listing every bad or
+    missing variable (those in `require`, and in production `require_in_production` too)."""
     try:
         config = AppConfig(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]) if first.get("loc") else "configuration"
-        raise ConfigError(f"{name.upper()}: {first['msg']}") from None
-    config = resolve_ssm(config, ssm_client)
-    if config.is_production:
-        for name, value in (
-            ("DATABASE_URL", config.database_url),
-            ("REDIS_URL", config.redis_url),
-            ("FERNET_KEY", config.fernet_key),
-            ("JWT_PUBLIC_KEY", config.jwt_public_key),
-        ):
-            if not value:
-                raise ConfigError(f"{name}: is required when ENVIRONMENT=production")
+    except ValidationError as exc:  # report what is missing too, from the raw values
+        bad = _problems(exc.errors())
+        production = _raw("ENVIRONMENT", overrides).lower() == Environment.PRODUCTION
+        needed = [*require, *(require_in_production if production else ())]
+        absent = [n for n in needed if not _raw(n, overrides) and f"{n}:" not in str(bad)]
+        raise ConfigError(*bad, *_missing(absent, production)) from None
+    if config.aws_ssm_enabled:
+        fetched = _from_ssm(config, ssm_client)
+        if fetched:
+            try:
+                config = AppConfig(**{**overrides, **fetched})  # type: ignore[arg-type]
+            except ValidationError as exc:
+                raise ConfigError(*_problems(exc.errors())) from None
+    needed = [*require, *(require_in_production if config.is_production else ())]
+    missing = [name for name in needed if not getattr(config, name.lower())]
+    if missing:
+        raise ConfigError(*_missing(missing, config.is_production))
     return config
+
+
+def _raw(name: str, overrides: Mapping[str, object]) -> str:
+    """The value as given (an override, else the environment, whatever the case)."""
+    if name in overrides:
+        return str(overrides[name] or "")
+    return next((v for k, v in os.environ.items() if k.upper() == name), "").strip()
+
+
+def _missing(names: Collection[str], production: bool) -> list[str]:
+    when = " when ENVIRONMENT=production" if production else ""
+    return [f"{name}: is required{when}" for name in dict.fromkeys(names)]
+
+
+def _problems(errors: list[Any]) -> list[str]:
+    """One line per variable (its first problem); pydantic's wording, minus its prefixes."""
+    lines: dict[str, str] = {}
+    for error in errors:
+        name = str(error["loc"][0]).upper() if error.get("loc") else "configuration"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.setdefault(name, f"{name}: {message}")
+    return list(lines.values())
+
+
+def _from_ssm(config: AppConfig, client: ClientFactory | None) -> dict[str, str]:
+    """The secrets the environment left unset, read from their SSM parameters."""
+    if not config.aws_region:
+        raise ConfigError("AWS_REGION: is required when AWS_SSM_ENABLED=true")
+    wanted = {
+        variable: path
+        for variable, path_variable in _SSM_SECRETS.items()
+        if not getattr(config, variable.lower())
+        and (path := getattr(config, path_variable.lower()))
+    }
+    try:
+        return read_parameters(wanted, config.aws_region, client)
+    except SsmError as exc:
+        raise ConfigError(f"{exc.variable}: {exc}") from None

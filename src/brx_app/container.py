@@ -1,43 +1,35 @@
-"""The one composition root: which adapter plays which port. Used by the API, the worker, the
-CLI and the tests. Nothing here does I/O at import time; `build_*` create clients lazily."""
+"""The one composition root: which adapter plays which port, for every entry point (API,
+worker, CLI commands, demo) and the tests. Nothing here does I/O at import time or while
+building: pools and clients connect lazily. Everything that differs between runs (the queue
+namespace, URLs, timeouts, pool sizes) comes from `AppConfig`; tests change a port through
+the container's `override`, never by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from dependency_injector import containers, providers
 
-from brx_app.config import AppConfig
+from brx_app import metrics
+from brx_app.config import AppConfig, ConfigError
+from brx_app.runtime import Runtime
 from brx_domain.ports import (
     BlueprintCatalogue,
     Clock,
     IdSource,
     MarketplaceGateway,
+    ProductLocks,
     RateLimiter,
     TaskQueue,
     TokenCipher,
+    UnitOfWorkFactory,
 )
 from brx_domain.usecases import Ports, Settings
 from brx_domain.usecases.common import WhenCardTraderDown
 
-HealthCheck = Callable[[], Awaitable[None]]  # raises when the dependency is down
-
-
-@dataclass
-class Runtime:
-    """What the process holds open (pools, clients) and how to close it, plus health checks."""
-
-    checks: dict[str, HealthCheck] = field(default_factory=dict)
-    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
-    details: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = field(default_factory=dict)
-    composite_index: Callable[[], Awaitable[bool]] | None = None  # None: not applicable
-
-    async def close(self) -> None:
-        for closer in reversed(self.closers):
-            await closer()
-        self.closers.clear()
+CARDTRADER_TIMEOUT = httpx.Timeout(30.0, read=180.0)  # a big export takes minutes to start
+CARDTRADER_CONNECTIONS = httpx.Limits(max_connections=50)
 
 
 def use_case_settings(config: AppConfig) -> Settings:
@@ -50,21 +42,27 @@ def use_case_settings(config: AppConfig) -> Settings:
     )
 
 
+def _port(protocol: Any) -> providers.Dependency[Any]:
+    """A dependency checked against its port (the ports are `runtime_checkable`); `Any`
+    because mypy takes a Protocol for an abstract class here."""
+    return providers.Dependency(instance_of=protocol)
+
+
 class Container(containers.DeclarativeContainer):
-    """Ports are declared as dependencies; `build_container` / `build_memory_container` fill
-    them, tests override any of them."""
+    """Ports are typed dependencies; `build_container` / `build_memory_container` fill them,
+    tests override any of them."""
 
     config = providers.Dependency(instance_of=AppConfig)
     runtime = providers.Singleton(Runtime)
-    uow: providers.Dependency[Any] = providers.Dependency()
-    queue: providers.Dependency[Any] = providers.Dependency()
-    clock: providers.Dependency[Any] = providers.Dependency()
-    ids: providers.Dependency[Any] = providers.Dependency()
-    cipher: providers.Dependency[Any] = providers.Dependency()
-    marketplace: providers.Dependency[Any] = providers.Dependency()
-    catalogue: providers.Dependency[Any] = providers.Dependency()
-    rate_limiter: providers.Dependency[Any] = providers.Dependency()
-    locks: providers.Dependency[Any] = providers.Dependency()
+    uow = _port(UnitOfWorkFactory)
+    queue = _port(TaskQueue)
+    clock = _port(Clock)
+    ids = _port(IdSource)
+    cipher = _port(TokenCipher)
+    marketplace = _port(MarketplaceGateway)
+    catalogue = _port(BlueprintCatalogue)
+    rate_limiter = _port(RateLimiter)
+    locks = _port(ProductLocks)
     settings = providers.Callable(use_case_settings, config)
     ports = providers.Singleton(
         Ports,
@@ -93,38 +91,30 @@ def _cipher(config: AppConfig) -> TokenCipher:
     if config.fernet_keys:
         return FernetCipher(config.fernet_keys)
     if config.is_production:
-        from brx_app.config import ConfigError
-
         raise ConfigError("FERNET_KEY: is required when ENVIRONMENT=production")
     from cryptography.fernet import Fernet
 
     return FernetCipher([Fernet.generate_key().decode()])  # development: this process only
 
 
-def _cardtrader(
-    config: AppConfig,
-    runtime: Runtime,
-    limiter: RateLimiter,
-    observer: Callable[[str, int | None, float], None] | None,
-) -> MarketplaceGateway:
-    import httpx
-
+def _cardtrader(config: AppConfig, runtime: Runtime, limiter: RateLimiter) -> MarketplaceGateway:
+    """CardTrader over HTTP at CARDTRADER_API_BASE_URL; every call and every wait for a
+    rate-limit slot is reported to metrics."""
     from brx_adapters.cardtrader import CardTraderGateway
 
-    http = httpx.AsyncClient(
-        timeout=httpx.Timeout(30.0, read=180.0), limits=httpx.Limits(max_connections=50)
-    )
+    http = httpx.AsyncClient(timeout=CARDTRADER_TIMEOUT, limits=CARDTRADER_CONNECTIONS)
     runtime.closers.append(http.aclose)
     return CardTraderGateway(
-        http, base_url=config.cardtrader_api_base_url, limiter=limiter, observer=observer
+        http,
+        base_url=config.cardtrader_api_base_url,
+        limiter=limiter,
+        observer=metrics.observe_cardtrader_call,
+        on_wait=metrics.observe_rate_limit_wait,
+        export_timeout=CARDTRADER_TIMEOUT,
     )
 
 
-def build_container(
-    config: AppConfig,
-    *,
-    observer: Callable[[str, int | None, float], None] | None = None,
-) -> Container:
+def build_container(config: AppConfig) -> Container:
     """Production wiring: Postgres, Redis (queue + rate limits), MySQL catalogue, CardTrader."""
     import redis.asyncio as aioredis
 
@@ -132,12 +122,11 @@ def build_container(
     from brx_adapters.queue import ArqTaskQueue
     from brx_adapters.redis import RedisRateLimiter
     from brx_adapters.system import SystemClock, UuidIds
-    from brx_app.config import ConfigError
 
-    if not config.database_url:
-        raise ConfigError("DATABASE_URL: is required")
-    if not config.redis_url:
-        raise ConfigError("REDIS_URL: is required")
+    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not getattr(config, name.lower())]
+    if missing:
+        raise ConfigError(*(f"{name}: is required" for name in missing))
+    assert config.database_url and config.redis_url
     runtime = Runtime()
     engine = postgres.create_engine(
         config.database_url, pool_size=config.db_pool_size, max_overflow=config.db_max_overflow
@@ -145,14 +134,16 @@ def build_container(
     runtime.closers.append(engine.dispose)
     runtime.checks["postgresql"] = lambda: postgres.ping(engine)
     runtime.details["postgresql_pool"] = lambda: _as_awaitable(postgres.pool_status(engine))
+    runtime.samplers.append(lambda: _sample_pool("postgresql", postgres.pool_status(engine)))
     runtime.composite_index = lambda: postgres.ensure_composite_index(engine)
     redis = aioredis.Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2)
     runtime.closers.append(redis.aclose)
     runtime.checks["redis"] = lambda: _ping_redis(redis)
-    limiter = RedisRateLimiter(redis)
-    queue = ArqTaskQueue.from_url(config.redis_url)
+    limiter = RedisRateLimiter(redis, prefix=config.queue_namespace + "brx:rl:")
+    queue = ArqTaskQueue.from_url(config.redis_url, namespace=config.queue_namespace)
     runtime.closers.append(queue.close)
     runtime.details["queue_depth"] = queue.depth
+    runtime.samplers.append(lambda: _sample_queue(queue))
     return _assemble(
         config,
         runtime,
@@ -162,7 +153,7 @@ def build_container(
         clock=SystemClock(),
         ids=UuidIds(),
         cipher=_cipher(config),
-        marketplace=_cardtrader(config, runtime, limiter, observer),
+        marketplace=_cardtrader(config, runtime, limiter),
         catalogue=_catalogue(config, runtime),
         rate_limiter=limiter,
     )
@@ -196,12 +187,13 @@ def build_memory_container(
     *,
     marketplace: MarketplaceGateway | None = None,
     catalogue: BlueprintCatalogue | None = None,
-    queue: TaskQueue | None = None,
     clock: Clock | None = None,
     ids: IdSource | None = None,
+    run_jobs: bool = False,
 ) -> Container:
-    """The embedded default (demo, unit tests): every store in memory. Pass a marketplace to
-    talk to the sandbox over HTTP, or get the in-memory fake CardTrader."""
+    """The embedded default (demo, unit tests): every store in memory. CardTrader is the
+    in-memory fake unless a gateway is given. `run_jobs` runs each queued job at once on an
+    in-process worker (the demo); otherwise jobs wait in the queue for the test to inspect."""
     from brx_adapters.memory import (
         MemoryCatalogue,
         MemoryMarketplaceGateway,
@@ -212,14 +204,19 @@ def build_memory_container(
         MemoryUnitOfWorkFactory,
     )
     from brx_adapters.system import SystemClock, UuidIds
+    from brx_app.inprocess import InProcessWorker
 
     clock = clock or SystemClock()
-    return _assemble(
+    runtime = Runtime()
+    worker = InProcessWorker() if run_jobs else None
+    queue = MemoryTaskQueue(on_enqueue=worker)
+    runtime.samplers.append(lambda: _sample_queue(queue))
+    container = _assemble(
         config,
-        Runtime(),
+        runtime,
         uow=MemoryUnitOfWorkFactory(MemoryStore()),
         locks=MemoryProductLocks(),
-        queue=queue or MemoryTaskQueue(),
+        queue=queue,
         clock=clock,
         ids=ids or UuidIds(),
         cipher=_cipher(config),
@@ -227,10 +224,38 @@ def build_memory_container(
         catalogue=catalogue or MemoryCatalogue(None),
         rate_limiter=MemoryRateLimiter(clock),
     )
+    if worker is not None:
+        worker.ports = container.ports()
+        runtime.drain = worker.drain
+    return container
+
+
+def build_embedded_container(config: AppConfig, *, catalogue: BlueprintCatalogue) -> Container:
+    """The demo: in-memory stores and an in-process worker, CardTrader over HTTP at
+    CARDTRADER_API_BASE_URL (the sandbox) with the production client, limits and metrics."""
+    from brx_adapters.memory import MemoryRateLimiter
+    from brx_adapters.system import SystemClock
+
+    runtime = Runtime()
+    clock = SystemClock()
+    gateway = _cardtrader(config, runtime, MemoryRateLimiter(clock))
+    container = build_memory_container(
+        config, marketplace=gateway, catalogue=catalogue, clock=clock, run_jobs=True
+    )
+    container.runtime().closers.extend(runtime.closers)
+    return container
 
 
 async def _ping_redis(redis: Any) -> None:
     await redis.ping()
+
+
+async def _sample_pool(name: str, status: dict[str, Any]) -> None:
+    metrics.set_db_pool(name, status)
+
+
+async def _sample_queue(queue: TaskQueue) -> None:
+    metrics.set_queue_depth(await queue.depth())
 
 
 async def _as_awaitable(value: dict[str, Any]) -> dict[str, Any]:

@@ -4,10 +4,13 @@ job behaves the same in production, in the demo and in tests."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from brx_app import metrics
+from brx_domain.sync import SyncOperation
 from brx_domain.usecases.common import JobName, Ports
 from brx_domain.usecases.operations import give_up
 from brx_domain.usecases.pushes import push_delete, push_purchase, push_update
@@ -33,6 +36,8 @@ JOBS: dict[JobName, JobSpec] = {
     JobName.APPLY_WEBHOOK: JobSpec(apply_webhook, give_up),
 }
 
+SYNC_JOBS = {JobName.BULK_SYNC, JobName.RECONCILE}  # their duration and items are metrics
+
 
 def spec_of(job_name: str) -> JobSpec:
     try:
@@ -42,8 +47,13 @@ def spec_of(job_name: str) -> JobSpec:
 
 
 async def run_job(ports: Ports, job_name: str, operation_id: str) -> None:
-    """Run the job's use case once; transient failures propagate for the caller to retry."""
-    await spec_of(job_name).run(ports, operation_id)
+    """Run the job's use case once; transient failures propagate for the caller to retry.
+    A sync that ended (completed or failed) is recorded in the sync metrics."""
+    started = time.monotonic()
+    result = await spec_of(job_name).run(ports, operation_id)
+    if job_name in SYNC_JOBS and isinstance(result, SyncOperation):
+        seconds = time.monotonic() - started
+        metrics.observe_sync(job_name, result.status.value, seconds, result.progress.to_dict())
 
 
 async def give_up_job(ports: Ports, job_name: str, operation_id: str, exc: BaseException) -> None:

@@ -12,6 +12,8 @@ import sys
 from collections import deque
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import Any
 
 request_id_var: ContextVar[str | None] = ContextVar("brx_request_id", default=None)
@@ -91,15 +93,29 @@ RING = RingBufferHandler()
 _FILTER = RequestIdFilter()
 
 
-def configure_logging(level: int | str = logging.INFO, *, stream: Any = None) -> None:
-    """JSON on stderr plus the ring buffer, on the root logger; safe to call twice."""
+QUIET = ("alembic.runtime.plugins",)  # one INFO line per plugin on import: noise for operators
+LOG_FILE = Path("logs") / "brx_sync.log"  # the seed's local file, development only
+LOG_FILE_BYTES, LOG_FILE_BACKUPS = 10 * 1024 * 1024, 5
+
+
+def configure_logging(
+    level: int | str = logging.INFO, *, stream: Any = None, development: bool = False
+) -> None:
+    """JSON on stderr plus the ring buffer, on the root logger; safe to call twice. In
+    development (never in production) the same lines also go to `logs/brx_sync.log` under
+    the working directory, rotated at 10 MiB with 5 old files kept."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_brx", False):
             root.removeHandler(handler)
+            if isinstance(handler, RotatingFileHandler):
+                handler.close()
     console = logging.StreamHandler(stream or sys.stderr)
     console.setFormatter(JsonFormatter())
-    for handler in (console, RING):
+    handlers: list[logging.Handler] = [console, RING]
+    if development:
+        handlers.extend(_log_file())
+    for handler in handlers:
         handler.addFilter(_FILTER)
         setattr(handler, "_brx", True)  # noqa: B010 (marks our handlers for reconfiguration)
         root.addHandler(handler)
@@ -107,3 +123,19 @@ def configure_logging(level: int | str = logging.INFO, *, stream: Any = None) ->
     for name in ("uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    for name in QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+
+
+def _log_file() -> list[logging.Handler]:
+    """The development log file, or nothing when the directory cannot be written (a read-only
+    checkout): stderr still has every line."""
+    try:
+        LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(
+            LOG_FILE, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
+        )
+    except OSError:
+        return []
+    handler.setFormatter(JsonFormatter())
+    return [handler]

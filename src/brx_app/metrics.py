@@ -6,7 +6,8 @@ token, so cardinality stays fixed however many shops use the service.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 
 from prometheus_client import (
     CollectorRegistry,
@@ -93,6 +94,27 @@ WEBHOOKS = Counter(
 QUEUE_DEPTH = Gauge(
     "brx_queue_depth", "Jobs waiting per queue (sampled at scrape)", ["queue"], registry=REGISTRY
 )
+DB_POOL_SIZE = Gauge(
+    "brx_db_pool_size", "Connections the pool keeps open (its size)", ["pool"], registry=REGISTRY
+)
+DB_POOL_MAX_OVERFLOW = Gauge(
+    "brx_db_pool_max_overflow",
+    "Connections the pool may open beyond its size under load",
+    ["pool"],
+    registry=REGISTRY,
+)
+DB_POOL_IN_USE = Gauge(
+    "brx_db_pool_in_use",
+    "Connections checked out of the pool (sampled at scrape); usage = in_use / (size + max)",
+    ["pool"],
+    registry=REGISTRY,
+)
+DB_POOL_OVERFLOW = Gauge(
+    "brx_db_pool_overflow",
+    "Connections open beyond the pool size right now (never negative)",
+    ["pool"],
+    registry=REGISTRY,
+)
 
 SYNC_COUNTERS = ("created", "updated", "unchanged", "skipped", "deleted", "failed")
 
@@ -130,9 +152,58 @@ def set_queue_depth(depths: Mapping[str, int]) -> None:
         QUEUE_DEPTH.labels(queue).set(depth)
 
 
+def set_db_pool(pool: str, status: Mapping[str, int]) -> None:
+    """The pool figures of `brx_adapters.postgres.pool_status` (absent ones are left out)."""
+    for gauge, key in (
+        (DB_POOL_SIZE, "size"),
+        (DB_POOL_MAX_OVERFLOW, "max_overflow"),
+        (DB_POOL_IN_USE, "checked_out"),
+        (DB_POOL_OVERFLOW, "overflow"),
+    ):
+        if key in status:
+            gauge.labels(pool).set(status[key])
+
+
 def exposition() -> bytes:
     """The registry in Prometheus text format."""
     return generate_latest(REGISTRY)
 
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+async def serve_metrics(
+    port: int,
+    sample: Callable[[], Awaitable[None]],
+    host: str = "0.0.0.0",  # noqa: S104
+) -> asyncio.Server:
+    """`GET /metrics` on its own port, for processes without an HTTP API (the worker).
+
+    On the process's own event loop rather than prometheus_client's `start_http_server`
+    thread, so the gauges that need the loop (queue depth from Redis, pool usage) are sampled
+    at scrape time, exactly as the API's `/metrics` does."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readline(), 5)
+            while (await asyncio.wait_for(reader.readline(), 5)).strip():
+                pass  # headers: nothing in them changes the answer
+            method, _, rest = request.decode("latin-1").partition(" ")
+            path = rest.split(" ", 1)[0].split("?", 1)[0]
+            if method in ("GET", "HEAD") and path == "/metrics":
+                await sample()
+                status, kind, body = "200 OK", CONTENT_TYPE, exposition()
+            else:
+                status, kind, body = "404 Not Found", "text/plain", b"not found: try /metrics\n"
+            head = (
+                f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(head.encode() + (body if method != "HEAD" else b""))
+            await writer.drain()
+        except (TimeoutError, ConnectionError, UnicodeError):
+            pass  # a client that went away or never spoke: nothing to answer
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(answer, host, port)

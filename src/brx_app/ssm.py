@@ -1,17 +1,15 @@
 """Secrets from AWS SSM Parameter Store (`AWS_SSM_ENABLED=true`), as the seed deploys them.
 
-Only values not already set in the environment are fetched: `JWT_PUBLIC_KEY` from
-`JWT_PUBLIC_KEY_SSM_PATH` and `FERNET_KEY` from `FERNET_KEY_SSM_PATH` (SecureString, decrypted).
-boto3 is an optional extra (`pip install 'brx-sync[aws]'`); it is imported only when enabled.
+This module knows SSM and nothing of the configuration model: `brx_app.config` asks it for
+the parameters of the secrets the environment left unset and validates what comes back like
+any other value. boto3 is an optional extra (`pip install 'brx-sync[aws]'`); it is imported
+only when a parameter is actually read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from brx_app.config import AppConfig
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 
 class SsmClient(Protocol):
@@ -20,50 +18,42 @@ class SsmClient(Protocol):
 
 ClientFactory = Callable[[str | None], SsmClient]
 
-_FIELDS = {  # config field -> (its variable, the variable naming its SSM path)
-    "jwt_public_key": ("JWT_PUBLIC_KEY", "jwt_public_key_ssm_path"),
-    "fernet_key": ("FERNET_KEY", "fernet_key_ssm_path"),
-}
+
+class SsmError(Exception):
+    """One parameter could not be read: `variable` names the setting it was meant for."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(message)
+        self.variable = variable
 
 
-def _boto3_client(region: str | None) -> SsmClient:
-    from brx_app.config import ConfigError
-
+def boto3_client(region: str | None) -> SsmClient:
     try:
-        import boto3  # type: ignore[import-not-found, unused-ignore]
+        import boto3  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError:
-        raise ConfigError(
-            "AWS_SSM_ENABLED: reading SSM needs boto3; install 'brx-sync[aws]'"
+        raise SsmError(
+            "AWS_SSM_ENABLED", "reading SSM needs boto3; install 'brx-sync[aws]'"
         ) from None
     client: SsmClient = boto3.client("ssm", region_name=region)
     return client
 
 
-def resolve_ssm(config: AppConfig, client_factory: ClientFactory | None = None) -> AppConfig:
-    """The config with missing secrets filled from SSM (unchanged when SSM is off)."""
-    from brx_app.config import ConfigError
+def read_parameters(
+    wanted: Mapping[str, str], region: str | None, client_factory: ClientFactory | None = None
+) -> dict[str, str]:
+    """{variable: value} for each {variable: parameter path} (SecureString decrypted).
 
-    if not config.aws_ssm_enabled:
-        return config
-    wanted = {
-        field: (variable, getattr(config, path_field))
-        for field, (variable, path_field) in _FIELDS.items()
-        if getattr(config, path_field) and not getattr(config, field)
-    }
+    A failure names the variable and the path, never a value."""
     if not wanted:
-        return config
-    client = (client_factory or _boto3_client)(config.aws_region)
+        return {}
+    client = (client_factory or boto3_client)(region)
     values: dict[str, str] = {}
-    for field, (variable, path) in wanted.items():
+    for variable, path in wanted.items():
         try:
             answer = client.get_parameter(Name=path, WithDecryption=True)
-            values[field] = str(answer["Parameter"]["Value"])
-        except ConfigError:
-            raise
+            values[variable] = str(answer["Parameter"]["Value"])
         except Exception as exc:  # never echo the value; name the variable and the path
-            raise ConfigError(
-                f"{variable}: could not read SSM parameter {path} ({type(exc).__name__})"
+            raise SsmError(
+                variable, f"could not read SSM parameter {path} ({type(exc).__name__})"
             ) from None
-    if "jwt_public_key" in values:
-        values["jwt_public_key"] = values["jwt_public_key"].replace("\\n", "\n")
-    return config.model_copy(update=values)
+    return values

@@ -1,5 +1,7 @@
 """Every outside thing the domain needs, as small Protocols. Adapters implement them.
 
+The ports the composition root checks its adapters against are `runtime_checkable`.
+
 Conventions: repositories never commit (the unit of work does); all ids and times come in as
 arguments; adapters raise the port-level errors of `brx_domain.errors`, never their driver's.
 """
@@ -12,7 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, runtime_checkable
 from uuid import UUID
 
 from brx_domain.inventory import InventoryItem, LedgerEntry, Properties
@@ -115,6 +117,9 @@ class LedgerRepository(Protocol):
         ...
 
 
+Secrets = tuple[str, str | None]  # (cardtrader_token_encrypted, webhook_secret_encrypted)
+
+
 class SettingsRepository(Protocol):
     async def get(self, user_id: UUID) -> UserSyncSettings | None: ...
 
@@ -140,6 +145,14 @@ class SettingsRepository(Protocol):
 
     async def user_ids_with_status(self, status: SyncStatus) -> builtins.list[UUID]:
         """Every user currently in `status` (for the periodic reconciliation), by user id."""
+        ...
+
+    async def replace_secrets(
+        self, user_id: UUID, expected: Secrets, replacement: Secrets, *, now: datetime
+    ) -> bool:
+        """Write `replacement` (token, webhook secret) only if the stored pair is still
+        `expected` (atomically), touching no other column: a key-rotation sweep never undoes
+        a token replaced or a status moved meanwhile."""
         ...
 
 
@@ -231,6 +244,7 @@ class UnitOfWork(Protocol):
     async def rollback(self) -> None: ...
 
 
+@runtime_checkable
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
 
@@ -301,10 +315,12 @@ class Marketplace(Protocol):
         ...
 
 
+@runtime_checkable
 class MarketplaceGateway(Protocol):
     def for_token(self, token: str) -> Marketplace: ...
 
 
+@runtime_checkable
 class ProductLocks(Protocol):
     """One writer at a time per CardTrader product, across every process (the at-most-once
     rule needs to know who else wrote). Released when the holder ends or dies."""
@@ -317,12 +333,14 @@ class ProductLocks(Protocol):
 # --- everything else ----------------------------------------------------------------------------
 
 
+@runtime_checkable
 class BlueprintCatalogue(Protocol):
     async def known(self, blueprint_ids: Collection[int]) -> set[int]:
         """The subset of `blueprint_ids` the shop's catalogue knows (one batched lookup)."""
         ...
 
 
+@runtime_checkable
 class TaskQueue(Protocol):
     async def enqueue(
         self,
@@ -338,10 +356,15 @@ class TaskQueue(Protocol):
     async def depth(self) -> dict[str, int]: ...
 
 
+@runtime_checkable
 class TokenCipher(Protocol):
     def encrypt(self, plain: str) -> str: ...
 
     def decrypt(self, token: str) -> str: ...
+
+    def rotate(self, token: str) -> str:
+        """The same secret encrypted under the newest key (key rotation)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -352,6 +375,7 @@ class RateDecision:
     retry_after: float  # seconds until a token is available (0 when allowed)
 
 
+@runtime_checkable
 class RateLimiter(Protocol):
     async def try_acquire(self, key: str, capacity: int, per_seconds: float) -> RateDecision:
         """Token bucket: `capacity` tokens refilled evenly over `per_seconds`, shared by every
@@ -359,10 +383,12 @@ class RateLimiter(Protocol):
         ...
 
 
+@runtime_checkable
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+@runtime_checkable
 class IdSource(Protocol):
     def new_id(self) -> str: ...
 

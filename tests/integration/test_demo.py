@@ -4,9 +4,11 @@ process, and a sync started through the API completes and can be listed and boug
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 
 def test_demo_syncs_lists_and_sells_through_the_api(free_port: Callable[[], int]) -> None:
@@ -41,3 +43,31 @@ def test_demo_syncs_lists_and_sells_through_the_api(free_port: Callable[[], int]
     assert tour["inventory_total"] == progress["created"]
     assert tour["purchase"]["status"] == "purchased"
     assert tour["status"]["sync_status"] == "active"
+
+
+def test_sigterm_stops_the_demo_with_exit_0_and_it_prints_an_operator_token(
+    tmp_path: Path, free_port: Callable[[], int]
+) -> None:
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "brx_app.cli", "demo", "--products", "200",
+         "--port", str(free_port()), "--sandbox-port", str(free_port())],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert demo.stdout is not None
+    seen = []
+    try:
+        for line in demo.stdout:
+            seen.append(line)
+            if "export OPERATOR=" in line:  # the instructions are out: both servers are up
+                break
+        demo.send_signal(signal.SIGTERM)
+        returncode = demo.wait(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    text = "".join(seen)
+    operator = text.split("export OPERATOR=", 1)[1].split()[0]
+
+    assert returncode == 0
+    assert "operator token" in text and operator.count(".") == 2  # a JWT
+    assert (tmp_path / "logs" / "brx_sync.log").exists()  # development: the local log file

@@ -18,8 +18,6 @@ from dependency_injector import providers
 from falcon.testing import ASGIConductor
 
 from brx_adapters.memory import MemoryMarketplace, MemoryMarketplaceGateway
-from brx_adapters.queue import ArqTaskQueue
-from brx_adapters.redis import RedisRateLimiter
 from brx_app.commands.keys import generate_rsa_pem
 from brx_app.commands.token import mint_access_token
 from brx_app.config import load_config
@@ -70,14 +68,10 @@ def live_container(postgres_url: str, redis_url: str, prefix: str, **env: str) -
         REDIS_URL=redis_url,
         JWT_PUBLIC_KEY=KEYS[1].decode(),
         FERNET_KEY=Fernet.generate_key().decode(),
+        BRX_QUEUE_NAMESPACE=prefix,  # the queue and the rate limits of this test alone
         **env,
     )
-    container = build_container(config)
-    client = aioredis.Redis.from_url(redis_url)
-    container.runtime().closers.append(client.aclose)
-    container.queue.override(providers.Object(ArqTaskQueue.from_url(redis_url, namespace=prefix)))
-    container.rate_limiter.override(providers.Object(RedisRateLimiter(client, prefix=prefix)))
-    return container
+    return build_container(config)
 
 
 @pytest.fixture
@@ -90,7 +84,6 @@ async def live(postgres_url: str, redis_url: str, redis_prefix: str) -> AsyncIte
         async with ASGIConductor(create_app(container)) as conductor:
             yield LiveApi(conductor, container, account)
     finally:
-        await container.queue().close()
         await container.runtime().close()
         await _forget_jobs(redis_url, redis_prefix)
 

@@ -13,7 +13,12 @@ pytestmark = pytest.mark.integration
 
 
 def migrate(database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "ENVIRONMENT": "development",
+        "STARTUP_WAIT_SECONDS": "1",
+    }
     return subprocess.run(
         [sys.executable, "-m", "brx_app.cli", "migrate"],
         env=env,

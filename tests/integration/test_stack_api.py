@@ -13,10 +13,8 @@ from typing import Any
 import pytest
 from arq.connections import RedisSettings
 from cryptography.fernet import Fernet
-from dependency_injector import providers
 from falcon.testing import ASGIConductor
 
-from brx_adapters.queue import ArqTaskQueue
 from brx_app.commands.keys import generate_rsa_pem
 from brx_app.commands.token import mint_access_token
 from brx_app.config import load_config
@@ -44,12 +42,10 @@ async def live(
         ENVIRONMENT="development", DATABASE_URL=postgres_url, REDIS_URL=redis_url,
         JWT_PUBLIC_KEY=PUBLIC_PEM.decode(), FERNET_KEY=Fernet.generate_key().decode(),
         CARDTRADER_API_BASE_URL=sandbox.base_url, SYNC_CHUNK_SIZE="500",
+        BRX_QUEUE_NAMESPACE=redis_prefix,
     )  # fmt: skip
     container = build_container(config)
-    queue = ArqTaskQueue.from_url(redis_url, namespace=redis_prefix)
-    container.queue.override(providers.Object(queue))
     yield container, sandbox
-    await queue.close()
     await container.runtime().close()
 
 

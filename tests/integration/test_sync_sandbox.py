@@ -19,7 +19,6 @@ import pytest
 from arq.connections import RedisSettings
 from cryptography.fernet import Fernet
 
-from brx_adapters.queue import ArqTaskQueue
 from brx_app.config import load_config
 from brx_app.container import build_container
 from brx_app.worker import Lifecycle, build_workers, serve
@@ -131,10 +130,8 @@ async def stack_factory(
             "SYNC_CHUNK_SIZE": str(chunk_size), "BRX_QUEUE_NAMESPACE": redis_prefix,
         }  # fmt: skip
         container = build_container(load_config(**env))
-        runtime = container.runtime()
-        queue = ArqTaskQueue.from_url(redis_url, namespace=redis_prefix)
-        closers.extend([runtime.close, queue.close])
-        ports = dataclasses.replace(container.ports(), queue=queue)
+        closers.append(container.runtime().close)
+        ports = container.ports()
         stack = Stack(sandbox, ports, env, known, redis_url, redis_prefix)
         await register_user(ports, stack.user_id, token)
         return stack

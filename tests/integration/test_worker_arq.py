@@ -14,18 +14,18 @@ import redis.asyncio as aioredis
 from arq.connections import RedisSettings
 from arq.constants import in_progress_key_prefix
 from cryptography.fernet import Fernet
+from dependency_injector import providers
 
-from brx_adapters.crypto import FernetCipher
-from brx_adapters.memory import MemoryCatalogue, MemoryMarketplaceGateway, MemoryProductLocks
-from brx_adapters.postgres import PostgresUnitOfWorkFactory
-from brx_adapters.queue import ArqTaskQueue
+from brx_adapters.memory import MemoryMarketplaceGateway
 from brx_adapters.queue.leases import reap
-from brx_adapters.system import SystemClock, UuidIds
+from brx_app.config import load_config
+from brx_app.container import Container, build_container
 from brx_app.worker import Lifecycle, build_workers, serve
 from brx_domain.errors import MarketplaceUnavailable
 from brx_domain.inventory import ItemPatch
+from brx_domain.ports import TaskQueue
 from brx_domain.sync import OperationStatus, SyncStatus
-from brx_domain.usecases.common import Ports, QueueName, Settings
+from brx_domain.usecases.common import Ports, QueueName
 from brx_domain.usecases.inventory import update_item
 from brx_domain.usecases.sync import start_bulk_sync
 from brx_domain.usecases.users import register_user
@@ -33,13 +33,6 @@ from brx_domain.usecases.users import register_user
 pytestmark = pytest.mark.integration
 
 TOKEN = "arq-token"
-
-
-@pytest.fixture
-async def queue(redis_url: str, redis_prefix: str) -> AsyncIterator[ArqTaskQueue]:
-    queue = ArqTaskQueue.from_url(redis_url, namespace=redis_prefix)
-    yield queue
-    await queue.close()
 
 
 @pytest.fixture
@@ -52,20 +45,29 @@ def gateway() -> MemoryMarketplaceGateway:
 
 
 @pytest.fixture
-def ports(
-    uow_factory: PostgresUnitOfWorkFactory, queue: ArqTaskQueue, gateway: MemoryMarketplaceGateway
-) -> Ports:
-    return Ports(
-        uow=uow_factory,
-        queue=queue,
-        clock=SystemClock(),
-        ids=UuidIds(),
-        cipher=FernetCipher([Fernet.generate_key().decode()]),
-        marketplace=gateway,
-        catalogue=MemoryCatalogue(None),
-        locks=MemoryProductLocks(),
-        settings=Settings(chunk_size=50),
-    )
+async def container(
+    postgres_url: str, redis_url: str, redis_prefix: str, gateway: MemoryMarketplaceGateway
+) -> AsyncIterator[Container]:
+    """The production wiring in this test's queue namespace, CardTrader played by the fake."""
+    config = load_config(
+        ENVIRONMENT="test", DATABASE_URL=postgres_url, REDIS_URL=redis_url,
+        FERNET_KEY=Fernet.generate_key().decode(), SYNC_CHUNK_SIZE="100",
+        BRX_QUEUE_NAMESPACE=redis_prefix,
+    )  # fmt: skip
+    container = build_container(config)
+    container.marketplace.override(providers.Object(gateway))
+    yield container
+    await container.runtime().close()
+
+
+@pytest.fixture
+def ports(container: Container) -> Ports:
+    return container.ports()
+
+
+@pytest.fixture
+def queue(container: Container) -> TaskQueue:
+    return container.queue()
 
 
 RunWorkers = Callable[..., Awaitable[Lifecycle]]
@@ -111,7 +113,7 @@ async def _operation_status(ports: Ports, operation_id: str) -> OperationStatus:
 
 
 async def test_a_bulk_sync_queued_through_redis_is_run_by_the_worker(
-    ports: Ports, queue: ArqTaskQueue, run_workers: RunWorkers
+    ports: Ports, queue: TaskQueue, run_workers: RunWorkers
 ) -> None:
     user_id = await _user(ports)
     operation = await start_bulk_sync(ports, user_id)
@@ -129,7 +131,7 @@ async def test_a_bulk_sync_queued_through_redis_is_run_by_the_worker(
     assert count == 120
 
 
-async def test_sending_one_operation_twice_queues_it_once(queue: ArqTaskQueue) -> None:
+async def test_sending_one_operation_twice_queues_it_once(queue: TaskQueue) -> None:
     job_id = f"op-{uuid.uuid4()}"
     first = await queue.enqueue("push_update", job_id=job_id, queue=QueueName.HIGH.value)
     second = await queue.enqueue("push_update", job_id=job_id, queue=QueueName.HIGH.value)
@@ -159,7 +161,7 @@ async def test_a_push_that_fails_transiently_is_retried_by_arq_and_completes(
 
 async def test_a_job_orphaned_by_a_killed_worker_is_freed_and_run_again(
     ports: Ports,
-    queue: ArqTaskQueue,
+    queue: TaskQueue,
     redis_client: aioredis.Redis[Any],
     redis_prefix: str,
     run_workers: RunWorkers,

@@ -210,6 +210,15 @@ async def test_a_denied_rate_limit_token_is_waited_for_not_failed() -> None:
     await h.gateway.for_token(TOKEN).info()
 
     assert len(h.clock.sleeps) == 3 and all(0.5 <= s < 0.7 for s in h.clock.sleeps)
+    assert h.waits == [("cardtrader_all", pytest.approx(sum(h.clock.sleeps)))]  # one per wait
+
+
+async def test_a_granted_rate_limit_token_reports_no_wait() -> None:
+    h = harness()
+
+    await h.gateway.for_token(TOKEN).info()
+
+    assert h.waits == [] and h.clock.sleeps == []
 
 
 async def test_waiting_for_a_rate_limit_token_is_bounded() -> None:

@@ -249,6 +249,7 @@ class Harness:
     limiter: FakeLimiter
     gateway: CardTraderGateway
     observed: list[tuple[str, int | None, float]]
+    waits: list[tuple[str, float]]
 
 
 def harness(
@@ -261,12 +262,14 @@ def harness(
     server, clock = FakeCardTrader(products), FakeClock()
     limiter = limiter or FakeLimiter()
     observed: list[tuple[str, int | None, float]] = []
+    waits: list[tuple[str, float]] = []
     http = httpx.AsyncClient(transport=server.transport())
     gateway = CardTraderGateway(
         http,
         base_url=BASE,
         limiter=limiter,
         observer=lambda *call: observed.append(call),
+        on_wait=lambda limiter, seconds: waits.append((limiter, seconds)),
         policy=policy or RetryPolicy(),
         breaker_threshold=threshold,
         breaker_cooldown=30.0,
@@ -274,4 +277,4 @@ def harness(
         sleep=clock.sleep,
         clock=clock,
     )
-    return Harness(server, clock, limiter, gateway, observed)
+    return Harness(server, clock, limiter, gateway, observed, waits)

@@ -28,7 +28,9 @@ from cardtrader_sandbox import catalogue
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 ALIASES = {field.alias for field in AppConfig.model_fields.values()}
-SUBCOMMANDS = {"serve", "worker", "migrate", "sandbox", "demo", "token", "keys"}
+SUBCOMMANDS = {
+    "serve", "worker", "migrate", "sync", "reencrypt", "sandbox", "demo", "token", "keys"
+}  # fmt: skip
 DATABASES = ("postgres", "redis", "mysql")
 
 

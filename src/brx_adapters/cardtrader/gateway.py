@@ -12,7 +12,7 @@ import httpx
 from brx_adapters.cardtrader.client import CardTraderMarketplace
 from brx_adapters.cardtrader.jobs import JobPolling
 from brx_adapters.cardtrader.policy import CircuitBreaker, RetryPolicy
-from brx_adapters.cardtrader.transport import Channel, Observer
+from brx_adapters.cardtrader.transport import Channel, Observer, WaitObserver
 from brx_domain.ports import RateLimiter
 
 EXPORT_TIMEOUT = httpx.Timeout(30.0, read=180.0)  # big exports take minutes to start
@@ -34,6 +34,7 @@ class CardTraderGateway:
         base_url: str,
         limiter: RateLimiter,
         observer: Observer | None = None,
+        on_wait: WaitObserver | None = None,
         policy: RetryPolicy | None = None,
         breaker_threshold: int = 5,
         breaker_cooldown: float = 30.0,
@@ -44,6 +45,7 @@ class CardTraderGateway:
     ) -> None:
         self._http, self._base_url, self._limiter = http, base_url, limiter
         self._observer, self._policy = observer, policy or RetryPolicy()
+        self._on_wait = on_wait
         self._threshold, self._cooldown = breaker_threshold, breaker_cooldown
         self._export_timeout = export_timeout
         self._polling = job_polling or JobPolling(sleep=sleep, clock=clock)
@@ -68,6 +70,7 @@ class CardTraderGateway:
             breaker=self.breaker(token),
             policy=self._policy,
             observer=self._observer,
+            on_wait=self._on_wait,
             sleep=self._sleep,
             clock=self._clock,
         )

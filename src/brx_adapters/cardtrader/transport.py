@@ -28,6 +28,7 @@ from brx_domain.ports import RateLimiter
 
 T = TypeVar("T")
 Observer = Callable[[str, int | None, float], None]
+WaitObserver = Callable[[str, float], None]  # (limiter, seconds waited for a request slot)
 Exchange = Callable[[], Awaitable[httpx.Response]]
 
 # Failures after which the request certainly never reached CardTrader.
@@ -64,9 +65,11 @@ class Channel:
         breaker: CircuitBreaker,
         policy: RetryPolicy,
         observer: Observer | None = None,
+        on_wait: WaitObserver | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._on_wait = on_wait
         self.http, self.base_url = http, base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._key, self._limiter, self.breaker = token_key, limiter, breaker
@@ -198,6 +201,9 @@ class Channel:
                     )
                 await self._sleep(delay)
                 waited += delay
+            if waited and self._on_wait is not None:
+                with contextlib.suppress(Exception):  # metrics must never break a call
+                    self._on_wait(f"cardtrader_{limit.bucket}", waited)
 
     def _observe(self, template: str, status: int | None, started: float) -> None:
         if self._observer is not None:

@@ -107,7 +107,8 @@ class MemoryMarketplace:
         exc, applied, _, _ = self._failures.pop(index)
         if not applied:
             raise exc
-        return exc
+        failure: BaseException = exc
+        return failure
 
     # --- the Marketplace port -------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from uuid import UUID
 from brx_adapters.memory.store import Journal
 from brx_domain.errors import Conflict
 from brx_domain.orders import OrderStockRecord
-from brx_domain.ports import WebhookDelivery
+from brx_domain.ports import Secrets, WebhookDelivery
 from brx_domain.sync import (
     OperationStatus,
     OperationType,
@@ -63,6 +63,27 @@ class MemorySettingsRepository:
     async def user_ids_with_status(self, status: SyncStatus) -> list[UUID]:
         settings: dict[UUID, UserSyncSettings] = self._j.read("settings")
         return sorted(u for u, s in settings.items() if s.sync_status is status)
+
+    async def replace_secrets(
+        self, user_id: UUID, expected: Secrets, replacement: Secrets, *, now: datetime
+    ) -> bool:
+        current = await self.get(user_id)
+        if current is None or _secrets(current) != expected:
+            return False
+        token, secret = replacement
+        await self.put(
+            replace(
+                current,
+                cardtrader_token_encrypted=token,
+                webhook_secret_encrypted=secret,
+                updated_at=now,
+            )
+        )
+        return True
+
+
+def _secrets(settings: UserSyncSettings) -> Secrets:
+    return settings.cardtrader_token_encrypted, settings.webhook_secret_encrypted
 
 
 class MemoryOperationRepository:

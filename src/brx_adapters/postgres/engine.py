@@ -95,15 +95,18 @@ async def ping(engine: AsyncEngine) -> None:
 
 
 def pool_status(engine: AsyncEngine) -> dict[str, Any]:
-    """Pool usage for /health; numbers only, never the URL (it may hold a password)."""
+    """Pool usage for /health and /metrics; numbers only, never the URL (it may hold a password)."""
     pool = engine.pool
     if not isinstance(pool, QueuePool):
         return {"pool": type(pool).__name__}
     return {
         "size": pool.size(),
+        "max_overflow": pool._max_overflow,  # SQLAlchemy has no public getter for it
         "checked_in": pool.checkedin(),
         "checked_out": pool.checkedout(),
-        "overflow": pool.overflow(),
+        # SQLAlchemy counts overflow from -size up (negative: fewer connections than the size
+        # are open); what an operator means is "connections beyond the size", so never < 0.
+        "overflow": max(0, pool.overflow()),
     }
 
 

@@ -18,6 +18,7 @@ from brx_adapters.postgres.driver import driver_connection
 from brx_adapters.postgres.errors import translating
 from brx_adapters.postgres.tables import ledger, operations, settings
 from brx_domain.inventory import LedgerEntry
+from brx_domain.ports import Secrets
 from brx_domain.sync import (
     OperationStatus,
     OperationType,
@@ -130,6 +131,23 @@ class PostgresSettingsRepository:
             .order_by(settings.c.user_id)
         )
         return [UUID(str(row[0])) for row in result]
+
+    async def replace_secrets(
+        self, user_id: UUID, expected: Secrets, replacement: Secrets, *, now: datetime
+    ) -> bool:
+        """One conditional UPDATE of the two secret columns only."""
+        (old_token, old_secret), (token, secret) = expected, replacement
+        result = await self._conn.execute(
+            update(settings)
+            .where(
+                settings.c.user_id == user_id,
+                settings.c.cardtrader_token_encrypted == old_token,
+                settings.c.webhook_secret.is_not_distinct_from(old_secret),
+            )
+            .values(cardtrader_token_encrypted=token, webhook_secret=secret, updated_at=now)
+            .returning(settings.c.user_id)
+        )
+        return result.first() is not None
 
 
 @translating

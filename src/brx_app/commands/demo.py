@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -25,20 +26,18 @@ class DemoStack:
     sandbox_url: str
     user_id: str
     access_token: str
+    operator_token: str  # the same user with the operator claim (debug logs, index)
     servers: list[Any]
 
 
-def _build(args: argparse.Namespace) -> tuple[DemoStack, Any, Any]:
+def _build(args: argparse.Namespace) -> tuple[DemoStack, Any]:
     import uvicorn
 
-    from brx_adapters.cardtrader import CardTraderGateway
-    from brx_adapters.memory import MemoryCatalogue, MemoryRateLimiter, MemoryTaskQueue
-    from brx_adapters.system import SystemClock
+    from brx_adapters.memory import MemoryCatalogue
     from brx_app.commands.keys import generate_rsa_pem
     from brx_app.commands.token import mint_access_token
-    from brx_app.container import build_memory_container
+    from brx_app.container import build_embedded_container
     from brx_app.http import create_app
-    from brx_app.inprocess import InProcessWorker
     from cardtrader_sandbox import SandboxState
     from cardtrader_sandbox.server import make_server
 
@@ -59,18 +58,9 @@ def _build(args: argparse.Namespace) -> tuple[DemoStack, Any, Any]:
         seed=1,
         webhook_url=f"{api_url}/api/v1/sync/webhook/user/{user_id}",
     )
-    clock = SystemClock()
-    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=180.0))
-    worker = InProcessWorker()
-    container = build_memory_container(
-        config,
-        clock=clock,
-        queue=MemoryTaskQueue(on_enqueue=worker),
-        catalogue=MemoryCatalogue(_demo_catalogue(config.catalogue_table_list)),
-        marketplace=CardTraderGateway(http, base_url=sandbox_url, limiter=MemoryRateLimiter(clock)),
+    container = build_embedded_container(
+        config, catalogue=MemoryCatalogue(_demo_catalogue(config.catalogue_table_list))
     )
-    worker.ports = container.ports()
-    container.runtime().closers.append(http.aclose)
     api = uvicorn.Server(
         uvicorn.Config(
             create_app(container),
@@ -83,13 +73,16 @@ def _build(args: argparse.Namespace) -> tuple[DemoStack, Any, Any]:
     )
     sandbox = make_server(state, args.host, args.sandbox_port)
     token = mint_access_token(private_pem, user_id, minutes=24 * 60)
-    return (
-        DemoStack(
-            api_url, f"http://{args.host}:{args.sandbox_port}", user_id, token, [api, sandbox]
-        ),
-        container,
-        worker,
+    operator = mint_access_token(private_pem, user_id, minutes=24 * 60, admin=True)
+    stack = DemoStack(
+        api_url,
+        f"http://{args.host}:{args.sandbox_port}",
+        user_id,
+        token,
+        operator,
+        [api, sandbox],
     )
+    return stack, container
 
 
 def _demo_catalogue(tables: list[str]) -> set[int]:
@@ -113,6 +106,8 @@ BRX Sync demo is up (in-memory stores, CardTrader sandbox, in-process worker).
   demo user id: {user}
   access token (24 h):
 {stack.access_token}
+  operator token (24 h, adds role=admin for the operator endpoints):
+{stack.operator_token}
 
 Try:
   export TOKEN={stack.access_token}
@@ -126,8 +121,10 @@ Try:
   curl -s -X POST {stack.sandbox_url}/_sandbox/orders -H "Content-Type: application/json" \
        -d '{{"kind": "paid", "product_id": 100000001, "quantity": 1}}'
   curl -s {base}/inventory/{user}/item/1/history -H "Authorization: Bearer $TOKEN"  # why
+  export OPERATOR={stack.operator_token}
+  curl -s "{base}/debug-logs?limit=5" -H "Authorization: Bearer $OPERATOR"    # operator only
 The demo catalogue mirrors the spec's default tables, so One Piece products (op_prints) are
-skipped, as in production. Ctrl-C stops everything.
+skipped, as in production. Ctrl-C (or SIGTERM) stops everything.
 """
 
 
@@ -179,24 +176,37 @@ async def _tour(stack: DemoStack) -> dict[str, Any]:
 async def _main(args: argparse.Namespace) -> int:
     import json
 
-    stack, container, worker = _build(args)
+    stack, container = _build(args)
     serving = [asyncio.create_task(s.serve()) for s in stack.servers]
+    loop = asyncio.get_running_loop()
     try:
         await _wait_started(stack.servers)
+        # after uvicorn installed its own handlers: ours replace them, so a SIGTERM stops both
+        # servers and the demo exits 0 instead of uvicorn re-raising the signal at the end
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _stop, stack.servers)
         await _register(stack, container)
         print(_instructions(stack), flush=True)
         if args.exit_after_sync:
             print(json.dumps(await _tour(stack), indent=2, default=str), flush=True)
-            await worker.drain()
+            drain = container.runtime().drain
+            if drain is not None:
+                await drain()
             return 0
         await asyncio.gather(*serving)
         return 0
     finally:
-        for server in stack.servers:
-            server.should_exit = True
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        _stop(stack.servers)
         await asyncio.gather(*serving, return_exceptions=True)
 
 
+def _stop(servers: list[Any]) -> None:
+    for server in servers:
+        server.should_exit = True
+
+
 def run(args: argparse.Namespace) -> int:
-    configure_logging(logging.WARNING)
+    configure_logging(logging.WARNING, development=True)
     return asyncio.run(_main(args))

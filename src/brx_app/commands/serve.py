@@ -1,7 +1,8 @@
-"""`brx-sync serve`: the HTTP API under uvicorn (uvloop + httptools), JSON logs.
+"""`brx-sync serve`: the HTTP API under uvicorn (uvloop + httptools), JSON logs on stderr.
 
-The configuration is read and the app built here, before uvicorn starts, so a bad setting is
-one clear line from the CLI instead of a traceback from inside the server."""
+The configuration is read and checked here, in the parent process, before uvicorn starts: a
+bad setting is one line per variable and exit status 2, also with `--workers N` (the children
+would otherwise crash and be respawned forever)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from typing import Any
 
 from brx_app.config import load_config
 from brx_app.logs import configure_logging
+
+NEEDS = ("DATABASE_URL", "REDIS_URL")
+NEEDS_IN_PRODUCTION = ("FERNET_KEY", "JWT_PUBLIC_KEY")
 
 
 def uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -30,16 +34,16 @@ def uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    config = load_config()
-    configure_logging(logging.DEBUG if config.debug else logging.INFO)
+    config = load_config(require=NEEDS, require_in_production=NEEDS_IN_PRODUCTION)
+    configure_logging(
+        logging.DEBUG if config.debug else logging.INFO, development=config.is_development
+    )
     workers = int(getattr(args, "workers", 1) or 1)
     if workers > 1:  # each worker process imports the app (and builds its own pools)
         uvicorn.run("brx_app.asgi:app", workers=workers, **uvicorn_options(args))
         return 0
     from brx_app.container import build_container
     from brx_app.http import create_app
-    from brx_app.metrics import observe_cardtrader_call
 
-    app = create_app(build_container(config, observer=observe_cardtrader_call))
-    uvicorn.run(app, **uvicorn_options(args))
+    uvicorn.run(create_app(build_container(config)), **uvicorn_options(args))
     return 0

@@ -1,73 +1,94 @@
 """`brx-sync worker`: the arq worker for webhooks and pushes (high), bulk syncs, and the rest.
 
 `--queues high,bulk` serves only those queues (scale each kind apart); `--burst` exits once
-they are empty. `BRX_QUEUE_NAMESPACE` prefixes every queue key, so test runs sharing a Redis
-server stay apart (the API must use the same namespace; production leaves it empty).
+they are empty. The wiring is the container's, as for the API: `BRX_QUEUE_NAMESPACE` is read
+into the configuration, so an API and a worker started with the same value share the queues.
+Postgres and Redis must answer within `STARTUP_WAIT_SECONDS` (one line and exit 1 if not);
+`/metrics` is served on `WORKER_METRICS_PORT` (0: off).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from brx_app.config import AppConfig, ConfigError, load_config
-from brx_domain.usecases.common import Ports
+from brx_domain.usecases.common import Ports, QueueName
+
+NEEDS = ("DATABASE_URL", "REDIS_URL")
+NEEDS_IN_PRODUCTION = ("FERNET_KEY",)
+DEPENDENCIES = ("postgresql", "redis")
 
 
 def run(args: argparse.Namespace) -> int:
     from brx_app.logs import configure_logging
     from brx_app.worker import parse_queues
 
-    config = load_config()
-    if not config.redis_url:
-        raise ConfigError("REDIS_URL: is required to run the worker")
+    problems: list[str] = []
+    try:
+        config: AppConfig | None = load_config(
+            require=NEEDS, require_in_production=NEEDS_IN_PRODUCTION
+        )
+    except ConfigError as exc:
+        problems, config = exc.problems, None
     try:
         queues = parse_queues(args.queues)
     except ValueError as exc:
-        raise ConfigError(f"--queues: {exc}") from None
-    configure_logging("DEBUG" if config.debug else "INFO")
-    namespace = os.environ.get("BRX_QUEUE_NAMESPACE", "")
-    asyncio.run(_main(config, queues, burst=bool(args.burst), namespace=namespace))
+        problems.append(f"--queues: {exc}")
+    if problems or config is None:
+        raise ConfigError(*problems)
+    configure_logging("DEBUG" if config.debug else "INFO", development=config.is_development)
+    asyncio.run(_main(config, queues, burst=bool(args.burst)))
     return 0
 
 
-async def _main(config: AppConfig, queues: list[Any], *, burst: bool, namespace: str) -> None:
+async def _main(config: AppConfig, queues: list[QueueName], *, burst: bool) -> None:
     from arq.connections import RedisSettings
 
+    from brx_app import metrics
+    from brx_app.container import build_container
     from brx_app.worker import Lifecycle, build_workers, serve
 
     assert config.redis_url is not None
+    container = build_container(config)
+    runtime = container.runtime()
+    try:
+        await runtime.wait_until_up(DEPENDENCIES, within=config.startup_wait_seconds)
+        endpoint = None
+        if config.worker_metrics_port:
+            endpoint = await metrics.serve_metrics(config.worker_metrics_port, runtime.sample)
+            runtime.closers.append(_closer(endpoint))
+    except BaseException:
+        await runtime.close()
+        raise
     lifecycle = Lifecycle(
-        _ports_factory(config, namespace),
-        namespace=namespace,
+        _ports(container.ports(), runtime.close),
+        namespace=config.queue_namespace,
         periodic_minutes=config.periodic_sync_minutes,
     )
     workers = build_workers(
         lifecycle, queues, redis_settings=RedisSettings.from_dsn(config.redis_url), burst=burst
     )
-    await serve(workers, lifecycle, burst=burst)
+    try:
+        await serve(workers, lifecycle, burst=burst)
+    finally:
+        await runtime.close()  # a no-op when the lifecycle already closed it
 
 
-def _ports_factory(
-    config: AppConfig, namespace: str
+def _ports(
+    ports: Ports, close: Callable[[], Awaitable[Any]]
 ) -> Callable[[], Awaitable[tuple[Ports, Callable[[], Awaitable[Any]]]]]:
     async def make() -> tuple[Ports, Callable[[], Awaitable[Any]]]:
-        from brx_adapters.queue import ArqTaskQueue
-        from brx_app.container import build_container
-        from brx_app.metrics import observe_cardtrader_call
-
-        container = build_container(config, observer=observe_cardtrader_call)
-        runtime = container.runtime()
-        ports: Ports = container.ports()
-        if namespace:
-            assert config.redis_url is not None
-            queue = ArqTaskQueue.from_url(config.redis_url, namespace=namespace)
-            runtime.closers.append(queue.close)
-            ports = dataclasses.replace(ports, queue=queue)
-        return ports, runtime.close
+        return ports, close
 
     return make
+
+
+def _closer(server: asyncio.Server) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        server.close()
+        await server.wait_closed()
+
+    return close

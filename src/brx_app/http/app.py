@@ -14,7 +14,6 @@ import falcon.asgi
 import falcon.media
 import orjson
 
-from brx_app import metrics
 from brx_app.config import AppConfig
 from brx_app.http import schemas as s
 from brx_app.http.auth import TokenVerifier
@@ -205,7 +204,7 @@ def public_routes(container: Any) -> list[Route]:
         ),
         Route(
             "/metrics",
-            health.Metrics(ports.queue),
+            health.Metrics(runtime),
             {"GET": Op("Prometheus metrics", None, content_type="text/plain")},
         ),
     ]
@@ -250,13 +249,8 @@ def use_orjson(app: falcon.asgi.App[Any, Any]) -> None:
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = handler
 
 
-def create_app(container: Any = None) -> falcon.asgi.App[Any, Any]:
-    """The API over `container` (production wiring from the environment when None)."""
-    if container is None:
-        from brx_app.config import load_config
-        from brx_app.container import build_container
-
-        container = build_container(load_config(), observer=metrics.observe_cardtrader_call)
+def create_app(container: Any) -> falcon.asgi.App[Any, Any]:
+    """The API over `container` (built by `brx_app.container`, the one composition root)."""
     config: AppConfig = container.config()
     middleware: list[Any] = [
         RequestContextMiddleware(),

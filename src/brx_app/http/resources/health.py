@@ -16,11 +16,11 @@ import falcon.asgi
 
 from brx_app import metrics
 from brx_app.http.middleware import PUBLIC
+from brx_app.runtime import LABELS
 from brx_domain.ports import TaskQueue
 
 Check = Callable[[], Awaitable[None]]
 TIMEOUT = 2.0
-LABELS = {"postgresql": "PostgreSQL", "redis": "Redis", "mysql": "MySQL"}
 
 
 def _version(package: str) -> str:
@@ -125,13 +125,15 @@ async def queue_depth(queue: TaskQueue) -> dict[str, int]:
 
 
 class Metrics:
+    """Prometheus text; the gauges (queue depth, pool usage) are sampled first."""
+
     auth = PUBLIC
 
-    def __init__(self, queue: TaskQueue) -> None:
-        self.queue = queue
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        await queue_depth(self.queue)
+        await self.runtime.sample()
         resp.content_type = metrics.CONTENT_TYPE
         resp.data = metrics.exposition()
 

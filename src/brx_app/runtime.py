@@ -1,0 +1,91 @@
+"""What a process holds open and how it is looked after: the pools and clients to close, the
+health checks of its dependencies, the samplers that refresh gauges before a scrape, and the
+bounded wait for those dependencies at start. Filled by `brx_app.container`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from brx_app.config import StartupError
+
+SAMPLE_TIMEOUT = 2.0
+log = logging.getLogger("brx.runtime")
+T = TypeVar("T")
+
+HealthCheck = Callable[[], Awaitable[None]]  # raises when the dependency is down
+Sampler = Callable[[], Awaitable[None]]  # refreshes gauges right before a scrape
+
+
+LABELS = {"postgresql": "PostgreSQL", "redis": "Redis", "mysql": "MySQL"}
+
+
+@dataclass
+class Runtime:
+    """What the process holds open (pools, clients) and how to close it, health checks, and
+    the samplers that refresh the gauges of /metrics."""
+
+    checks: dict[str, HealthCheck] = field(default_factory=dict)
+    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    details: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = field(default_factory=dict)
+    samplers: list[Sampler] = field(default_factory=list)
+    composite_index: Callable[[], Awaitable[bool]] | None = None  # None: not applicable
+    drain: Callable[[], Awaitable[None]] | None = None  # in-process jobs (embedded default)
+
+    async def sample(self) -> None:
+        """Best effort: a dependency that is down leaves its gauges as they were."""
+        for sampler in self.samplers:
+            try:
+                await asyncio.wait_for(sampler(), SAMPLE_TIMEOUT)
+            except Exception as exc:  # readiness reports the outage; a scrape still answers
+                log.debug("gauge sampler failed: %s", type(exc).__name__)
+
+    async def wait_until_up(self, names: Sequence[str], *, within: float) -> None:
+        """Ping each named dependency until it answers, for `within` seconds at most (a
+        worker started beside its database waits for it instead of crashing); then
+        StartupError names the first that never answered."""
+        deadline, limit = time.monotonic() + within, max(1.0, min(5.0, within))
+        for name in names:
+            try:
+                await retry_until(_timed(self.checks[name], limit), deadline=deadline)
+            except Exception as exc:
+                raise StartupError(
+                    f"{LABELS.get(name, name)} did not answer within {within:g} s "
+                    f"(STARTUP_WAIT_SECONDS): {type(exc).__name__}"
+                ) from None
+
+    async def close(self) -> None:
+        for closer in reversed(self.closers):
+            await closer()
+        self.closers.clear()
+
+
+def _timed(check: HealthCheck, limit: float) -> Callable[[], Awaitable[None]]:
+    async def ping() -> None:
+        await asyncio.wait_for(check(), limit)
+
+    return ping
+
+
+async def retry_until(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    deadline: float,
+    transient: Callable[[BaseException], bool] = lambda exc: True,
+) -> T:
+    """`attempt()` again after each transient failure, backing off (0.25 s doubling to 5 s),
+    until it succeeds or the next try would start after `deadline` (a `time.monotonic()`
+    value): then the last failure is raised. The one start-up retry of the commands."""
+    delay = 0.25
+    while True:
+        try:
+            return await attempt()
+        except Exception as exc:
+            if not transient(exc) or time.monotonic() + delay > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
