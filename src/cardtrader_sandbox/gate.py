@@ -1,6 +1,7 @@
 """The ASGI layer in front of the Falcon app: for /api/v2 it applies injected faults (latency,
-dropped connections, 500/502, 429 storms), bearer auth, CardTrader's rate limits, and records
-every request with its final status. The /_sandbox control surface passes straight through."""
+dropped connections, writes applied but their answer lost, 500/502, 429 storms), bearer auth,
+CardTrader's rate limits, and records every request with its final status. The /_sandbox
+control surface passes straight through."""
 
 from __future__ import annotations
 
@@ -119,7 +120,19 @@ class Gate:
             await self._too_many(send, *limited)
             return
         scope["brx.seller"] = seller
+        if state.take_lost_answer(scope["method"]):
+            await self._apply_then_drop(scope, receive, send)
+            return
         await self.inner(scope, receive, send)
+
+    async def _apply_then_drop(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The write happens; its answer never reaches the client (a timeout on the way back)."""
+
+        async def swallow(message: Message) -> None:
+            return None
+
+        await self.inner(scope, receive, swallow)
+        await self._drop(scope, send)
 
     async def _too_many(self, send: Send, limit: SandboxLimit, wait: float) -> None:
         """429 with CardTrader's bare body; `Retry-After` only if configured."""

@@ -31,6 +31,8 @@ class Faults:
     storm_until: float = 0.0
     fail_next: int = 0
     drop_next: int = 0
+    lose_answer_next: int = 0  # the next writes (not GETs) are applied, then their answer cut
+    fail_after_lost_answer: int = 0  # then this many requests answer 500 (the outage after)
     retry_after: str = "seconds"
 
     def as_dict(self, now: float) -> dict[str, object]:
@@ -144,7 +146,7 @@ class SandboxState:
                 self.faults.retry_after = str(value)
             elif name in ("error_rate", "latency_ms", "drop_rate"):
                 setattr(self.faults, name, float(value))  # type: ignore[arg-type]
-            elif name in ("fail_next", "drop_next"):
+            elif name in ("fail_next", "drop_next", "lose_answer_next", "fail_after_lost_answer"):
                 setattr(self.faults, name, int(value))  # type: ignore[call-overload]
             else:
                 raise ValueError(f"unknown fault option: {name}")
@@ -153,6 +155,14 @@ class SandboxState:
         """Clear the faults and the rate-limit windows (the products stay as they are)."""
         self.faults = Faults()
         self.limiter.clear()
+
+    def take_lost_answer(self, method: str) -> bool:
+        """Whether this write is applied and then left without its answer."""
+        if method == "GET" or self.faults.lose_answer_next <= 0:
+            return False
+        self.faults.lose_answer_next -= 1
+        self.faults.fail_next += self.faults.fail_after_lost_answer
+        return True
 
     def pick_fault(self, now: float) -> str | None:
         """What to do to the next /api/v2 request: "drop", "error", "storm" or nothing."""

@@ -6,7 +6,9 @@
 
 It starts the simulator on a free port of 127.0.0.1 (uvicorn in a background thread with its
 own event loop) and stops it at teardown. Keyword faults: error_rate, latency_ms, drop_rate,
-retry_after ("absent" | "seconds" | "http-date"), storm_seconds, fail_next, drop_next; also
+retry_after ("absent" | "seconds" | "http-date"), storm_seconds, fail_next, drop_next,
+lose_answer_next (writes applied, then their answer cut; fail_after_lost_answer: the
+requests after it answer 500); also
 webhook_url, webhook_secret, job_timing (a `JobTiming`), foil_false_refused.
 
 The handle (`SandboxHandle`): `.base_url` (ends with /api/v2: give it to the CardTrader client),

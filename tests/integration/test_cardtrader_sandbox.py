@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from brx_adapters.cardtrader import CardTraderGateway, CardTraderMarketplace, RetryPolicy
 from brx_adapters.redis import RedisRateLimiter
+from brx_domain.errors import MarketplaceOutcomeUnknown
 from brx_domain.inventory import Properties
 from brx_domain.ports import ProductDraft
 
@@ -138,21 +139,23 @@ async def test_server_errors_and_dropped_connections_are_retried(
     assert len(put_statuses) == 4 and None in put_statuses and put_statuses[-1] == 200
 
 
-async def test_an_increment_whose_connection_dropped_is_applied_exactly_once(
-    sandbox_factory: Any, clients: Callable[[Any], Client]
+@pytest.mark.parametrize(("fault", "left"), [("drop_next", 5), ("lose_answer_next", 3)])
+async def test_an_increment_cut_before_or_after_applying_is_unknown_and_sent_once(
+    sandbox_factory: Any, clients: Callable[[Any], Client], fault: str, left: int
 ) -> None:
+    """The client never re-sends an increment: settling it is the domain's (writes.py)."""
     sandbox = sandbox_factory(products=0, tokens=["inc-token"], seed=8)
     market = clients(sandbox).market()
     created = await market.create_product(draft(quantity=5))
-    await control(sandbox, "POST", "faults", json={"drop_next": 1})
+    await control(sandbox, "POST", "faults", json={fault: 1})
 
-    after = await market.increment_quantity(
-        created.id, -2, blueprint_id=MAGIC_BLUEPRINT, expected_before=5
-    )
-    listed = [p async for p in await market.export_products(blueprint_id=MAGIC_BLUEPRINT)]
+    with pytest.raises(MarketplaceOutcomeUnknown):
+        await market.increment_quantity(created.id, -2)
+    listed = await market.find_product(created.id, blueprint_id=MAGIC_BLUEPRINT)
 
-    assert after is not None and after.quantity == 3
-    assert [p.quantity for p in listed] == [3]
+    assert listed is not None and listed.quantity == left
+    sent = [r for r in sandbox.requests() if r["path"].endswith("/increment")]
+    assert len(sent) == 1
 
 
 async def test_a_create_whose_answer_was_lost_lists_the_product_once(

@@ -105,9 +105,9 @@ class MemoryMarketplace:
             self._failures[index][3] -= 1
             return None
         exc, applied, _, _ = self._failures.pop(index)
-        if not applied:
-            raise exc
         failure: BaseException = exc
+        if not applied:
+            raise failure
         return failure
 
     # --- the Marketplace port -------------------------------------------------------------
