@@ -12,6 +12,7 @@ import pytest
 
 from brx_adapters.postgres import PostgresUnitOfWorkFactory
 from brx_domain.inventory import InventoryItem, LedgerEntry, Properties, StockReason
+from brx_domain.sync import RemoteProduct
 
 pytestmark = pytest.mark.integration
 
@@ -106,3 +107,52 @@ async def test_a_rolled_back_purchase_leaves_stock_and_ledger_untouched(
         after = await uow.items.get(item.user_id, item.id)
     assert after is not None and after.quantity == 3
     assert await ledger_sum(postgres_url, item.id) == (0, 0)
+
+
+async def _blocked_on_a_lock(postgres_url: str) -> None:
+    """Until some session of this database waits for a row lock (no sleeping on a guess)."""
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        for _ in range(500):
+            waiting = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if waiting:
+                return
+            await asyncio.sleep(0.01)
+    finally:
+        await conn.close()
+    raise AssertionError("the sync never waited for the purchase's row lock")
+
+
+async def test_a_sync_delta_is_the_change_applied_when_a_purchase_commits_meanwhile(
+    uow_factory: PostgresUnitOfWorkFactory, postgres_url: str
+) -> None:
+    """The purchase holds the row (uncommitted) while the sync's chunk is written; the ledger
+    must still sum to the quantity (it read the pre-purchase snapshot: 2 for 3)."""
+    item = await stocked_item(uow_factory, 5)
+    seed = LedgerEntry(item.user_id, item.id, 5, StockReason.SYNC, "seed", NOW, 5)
+    async with uow_factory() as uow:
+        await uow.ledger.add([seed])
+        await uow.commit()
+    remote = RemoteProduct(9001, 16, 3, 250, Properties())
+
+    async def sync_chunk() -> None:
+        async with uow_factory() as uow:
+            await uow.items.upsert_products(item.user_id, [remote], operation_id="sync", now=NOW)
+            await uow.commit()
+
+    async with uow_factory() as purchase:
+        assert await purchase.items.take(item.user_id, item.id, 1) == 4
+        entry = LedgerEntry(item.user_id, item.id, -1, StockReason.PURCHASE, "buy", NOW, 4)
+        await purchase.ledger.add([entry])
+        syncing = asyncio.create_task(sync_chunk())
+        await _blocked_on_a_lock(postgres_url)
+        await purchase.commit()
+    await syncing
+
+    async with uow_factory() as uow:
+        now = await uow.items.get(item.user_id, item.id)
+    assert now is not None and now.quantity == 3
+    assert (await ledger_sum(postgres_url, item.id))[0] == 3

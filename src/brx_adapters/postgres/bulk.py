@@ -2,8 +2,13 @@
 inserts new rows, rewrites only rows that really changed (the ON CONFLICT ... WHERE ... IS
 DISTINCT FROM guard: unchanged rows keep their xmin), and writes their ledger entries.
 
-The old quantity of an updated row is read in the same statement: every part of a statement
-sees the snapshot taken before it, so a plain read of the table returns the pre-update row.
+The rows of the chunk that already exist are locked first (`_LOCK_EXISTING`, in id order, so
+two writers never deadlock). Under READ COMMITTED the upsert that follows then takes a snapshot
+in which those rows can no longer change: the old quantity it reads (every part of a statement
+sees the snapshot taken before it, so a plain read returns the pre-update row) is the one it
+really replaces, and each `sync` ledger delta is the change applied, even when a purchase or a
+webhook committed on the row while the chunk was being staged. Without the lock, the statement's
+snapshot could predate such a commit while ON CONFLICT updated the newer row version.
 """
 
 from __future__ import annotations
@@ -118,6 +123,16 @@ _UPSERT = text(
     """  # noqa: S608 (composed from module constants only; values are bound parameters)
 )
 
+# The ids come from the same per-row index probes as the upsert; `= ANY(ARRAY(...))` then
+# fetches them by primary key (never a scan of the user's inventory).
+_LOCK_EXISTING = text(
+    f"""
+    SELECT id FROM user_inventory_items
+    WHERE id = ANY(ARRAY(SELECT i.id FROM {STAGE} s {_EXISTING} WHERE i.id IS NOT NULL))
+    ORDER BY id FOR UPDATE
+    """  # noqa: S608 (module constants only)
+)
+
 _DRY_RUN = text(
     f"""
     SELECT count(*) FILTER (WHERE i.id IS NULL) AS created,
@@ -193,6 +208,7 @@ async def upsert_products(
     if dry_run:
         result = await conn.execute(_DRY_RUN, {"user_id": user_id})
     else:
+        await conn.execute(_LOCK_EXISTING, {"user_id": user_id})
         params = {"user_id": user_id, "now": now, "operation_id": operation_id}
         result = await conn.execute(_UPSERT, params)
     created, updated = result.one()
