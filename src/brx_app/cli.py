@@ -16,6 +16,14 @@ from importlib.metadata import PackageNotFoundError, version
 
 from brx_app.config import ConfigError, StartupError
 
+DESCRIPTION = """BRX Sync keeps a card shop's inventory and its CardTrader listing the same.
+
+The configuration is the environment (docs/running.md lists every variable)."""
+EPILOG = """`brx-sync COMMAND --help` shows a command's options, their defaults and the
+environment variables it reads. Results go to stdout; logs are JSON lines on stderr.
+
+Exit status: 0 done, 1 the work failed (or a dependency never answered at start),
+2 bad usage or configuration (one line per bad variable on stderr), 130 interrupted."""
 SERVICE_ENV = (
     "reads the whole configuration (every variable of docs/running.md is checked before "
     "anything starts)"
@@ -74,7 +82,9 @@ def _service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     _command(sub, "migrate", "apply the database migrations (idempotent)")
 
-    sync = _command(sub, "sync", "start a user's bulk sync and follow it with a progress bar")
+    sync = _command(
+        sub, "sync", "start a user's bulk sync (or a dry run) and follow it with a progress bar"
+    )
     sync.add_argument("user_id", metavar="USER_ID", type=uuid.UUID, help="the shop user (a UUID)")
     sync.add_argument(
         "--force",
@@ -141,9 +151,8 @@ def _tool_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="brx-sync",
-        description=__doc__,
-        epilog="`brx-sync COMMAND --help` shows each command's options, defaults and "
-        "environment. Logs are JSON lines on stderr; results on stdout.",
+        description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"brx-sync {_version()}")

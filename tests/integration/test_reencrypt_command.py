@@ -16,6 +16,7 @@ from dependency_injector import providers
 
 from brx_adapters.crypto import CipherError, FernetCipher
 from brx_adapters.memory import MemoryMarketplaceGateway
+from brx_adapters.postgres import upgrade
 from brx_app.config import load_config
 from brx_app.container import build_container
 from brx_domain.sync import SyncStatus, UserSyncSettings
@@ -25,6 +26,13 @@ pytestmark = pytest.mark.integration
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 TOKENS = ("ct-token-one", "ct-token-two", "ct-token-three")
+
+
+@pytest.fixture
+def database(scratch_database: str) -> str:
+    """A database of this test alone: `reencrypt` sweeps every user it holds."""
+    upgrade(scratch_database)
+    return scratch_database
 
 
 def reencrypt(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -62,9 +70,9 @@ def plain(settings: UserSyncSettings, cipher: FernetCipher) -> tuple[str, str | 
 
 
 async def test_reencrypt_rotates_every_secret_to_the_newest_key(
-    postgres_url: str, redis_url: str, tmp_path: Path
+    database: str, redis_url: str, tmp_path: Path
 ) -> None:
-    env = {"ENVIRONMENT": "test", "DATABASE_URL": postgres_url, "REDIS_URL": redis_url}
+    env = {"ENVIRONMENT": "test", "DATABASE_URL": database, "REDIS_URL": redis_url}
     gateway = MemoryMarketplaceGateway()
     for token in TOKENS:
         gateway.add_account(token)
@@ -110,9 +118,9 @@ async def test_reencrypt_rotates_every_secret_to_the_newest_key(
 
 
 async def test_a_secret_no_listed_key_reads_is_one_line_and_exit_1(
-    postgres_url: str, redis_url: str, tmp_path: Path
+    database: str, redis_url: str, tmp_path: Path
 ) -> None:
-    env = {"ENVIRONMENT": "test", "DATABASE_URL": postgres_url, "REDIS_URL": redis_url}
+    env = {"ENVIRONMENT": "test", "DATABASE_URL": database, "REDIS_URL": redis_url}
     gateway = MemoryMarketplaceGateway()
     gateway.add_account("lost-token")
     container = build_container(load_config(**env, FERNET_KEY=OLD))
