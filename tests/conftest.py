@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.integration.fixtures_redis",
     "tests.integration.fixtures_sandbox",
     "tests.integration.fixtures_mysql",
+    "tests.integration.fixtures_stack",
 ]
 
 

@@ -1,25 +1,35 @@
 """An in-process worker for the embedded default (demo) and tests: the queue's `on_enqueue`
 hands each job here, and it runs through the same job table as the arq worker (`brx_app.jobs`),
-with the same retry rule: transient failures back off and retry, the last failure gives up."""
+with the same retry rule (`brx_domain.retry`): transient failures back off and retry until
+the horizon, anything else gives up at once."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 
 from brx_adapters.memory import QueuedJob
+from brx_domain.retry import RetryRule
 from brx_domain.usecases import Ports
-from brx_domain.usecases.operations import is_transient
 
 log = logging.getLogger("brx.worker.inprocess")
 
+# Shorter than the arq worker's: the demo shows a recovery within seconds, not hours.
+DEFAULT_RULE = RetryRule(base=0.5, cap=30.0, horizon=15 * 60.0)
+
 
 class InProcessWorker:
-    def __init__(self, *, max_tries: int = 6, base_delay: float = 0.5, max_delay: float = 30.0):
+    def __init__(
+        self,
+        *,
+        retry: RetryRule = DEFAULT_RULE,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ports: Ports | None = None  # set once the container is built (it needs the queue)
-        self.max_tries = max_tries
-        self.base_delay = base_delay
-        self.max_delay = max_delay
+        self.retry, self._sleep, self._clock = retry, sleep, clock
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, job: QueuedJob) -> None:
@@ -31,16 +41,19 @@ class InProcessWorker:
         from brx_app.jobs import give_up_job, run_job
 
         assert self.ports is not None, "InProcessWorker.ports must be set before jobs run"
-        for attempt in range(1, self.max_tries + 1):
+        started, attempt = self._clock(), 0
+        while True:
+            attempt += 1
             try:
                 await run_job(self.ports, job.job, job.job_id)
                 return
             except Exception as exc:
-                if attempt == self.max_tries or not is_transient(exc):
+                delay = self.retry.next_delay(exc, attempt, self._clock() - started)
+                if delay is None:
                     log.warning("job %s %s gave up: %s", job.job, job.job_id, type(exc).__name__)
                     await give_up_job(self.ports, job.job, job.job_id, exc)
                     return
-                await asyncio.sleep(min(self.base_delay * 2**attempt, self.max_delay))
+                await self._sleep(delay)
 
     async def drain(self) -> None:
         """Wait for every job queued so far (and those they queue) to finish."""

@@ -1,16 +1,19 @@
 """The arq worker: one arq `Worker` per queue in one process, so webhooks and pushes (high)
 never wait behind bulk syncs. Jobs are thin: they run `brx_app.jobs` with the ports from
-`ctx`, retry transient failures with capped exponential backoff, and give up on the last try
-(the operation then ends `failed` with its reason). Crons re-send lost jobs from the outbox,
-free jobs orphaned by a killed worker, and queue the periodic reconciliation."""
+`ctx` and follow the one retry rule (`brx_domain.retry`): a transient failure is retried with
+capped exponential backoff until the queue's time horizon, anything else gives up at once
+(the operation then ends `failed` with its reason). arq's own count of tries never decides,
+so deferring a job while CardTrader's circuit is open costs it nothing. Crons re-send lost
+jobs from the outbox, free jobs orphaned by a killed worker, and queue the periodic
+reconciliation."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import random
 import signal
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +24,8 @@ from arq.worker import Function, Retry, Worker, func
 
 from brx_adapters.queue.leases import lease, reap
 from brx_app.jobs import give_up_job, run_job
-from brx_domain.errors import DependencyUnavailable, DomainError
+from brx_domain.retry import RetryRule
 from brx_domain.usecases.common import JobName, Ports, QueueName, requeue_pending
-from brx_domain.usecases.operations import is_transient
 from brx_domain.usecases.periodic import request_periodic_reconciliations
 
 log = logging.getLogger("brx.worker")
@@ -34,19 +36,22 @@ PortsFactory = Callable[[], Awaitable[tuple[Ports, Callable[[], Awaitable[Any]]]
 @dataclass(frozen=True)
 class QueuePlan:
     max_jobs: int  # concurrency: the priority of the queue within the process
-    max_tries: int
+    retry: RetryRule  # how long a transiently failing job keeps being retried
 
 
+# Pushes and webhooks wait out a CardTrader or database outage of hours; a bulk sync keeps its
+# user `initial_sync` while it retries, so it gives up (user `error`, restartable) sooner.
+# Horizons stay under a day: arq expires a job's data and its try counter after one.
 PLANS = {
-    QueueName.HIGH: QueuePlan(max_jobs=20, max_tries=8),
-    QueueName.BULK: QueuePlan(max_jobs=2, max_tries=5),
-    QueueName.DEFAULT: QueuePlan(max_jobs=4, max_tries=5),
+    QueueName.HIGH: QueuePlan(max_jobs=20, retry=RetryRule(horizon=6 * 3600)),
+    QueueName.BULK: QueuePlan(max_jobs=2, retry=RetryRule(horizon=2 * 3600)),
+    QueueName.DEFAULT: QueuePlan(max_jobs=4, retry=RetryRule(horizon=6 * 3600)),
 }
+ARQ_MAX_TRIES = 1_000_000  # the retry rule's horizon ends a job, never arq's count of tries
 ALIASES = {"high": QueueName.HIGH, "bulk": QueueName.BULK, "default": QueueName.DEFAULT}
 LONG_JOBS = {JobName.BULK_SYNC, JobName.RECONCILE}
 LONG_TIMEOUT = 3 * 3600  # a 250k-product export under CardTrader's limits, with margin
 SHORT_TIMEOUT = 10 * 60  # one push or webhook, including the client's own retries
-BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0
 REAP_SECONDS = {0, 10, 20, 30, 40, 50}  # a killed worker's job waits ~15 s at most
 SHUTDOWN_GRACE = 25.0  # under Kubernetes' default 30 s terminationGracePeriodSeconds
 
@@ -61,30 +66,19 @@ def parse_queues(text: str) -> list[QueueName]:
         raise ValueError(f"unknown queue {exc.args[0]!r}; use high, bulk, default") from None
 
 
-def retry_delay(exc: BaseException, job_try: int, max_tries: int) -> float | None:
-    """Seconds before the next try, or None to give up now: on the last try, and at once for
-    a failure no retry can fix (a non-transient domain error, an unknown job)."""
-    if job_try >= max_tries or isinstance(exc, LookupError):
-        return None
-    if isinstance(exc, DomainError) and not (
-        is_transient(exc) or isinstance(exc, DependencyUnavailable)
-    ):
-        return None
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (job_try - 1))
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after:
-        delay = min(BACKOFF_CAP, max(delay, float(retry_after)))
-    return delay * random.uniform(1.0, 1.2)  # noqa: S311 (jitter, not security)
+def _seconds_since_enqueued(ctx: dict[str, Any]) -> float:
+    enqueued = ctx.get("enqueue_time")
+    return 0.0 if enqueued is None else max(0.0, time.time() - enqueued.timestamp())
 
 
-def job_function(name: JobName, *, max_tries: int, namespace: str = "") -> Function:
+def job_function(name: JobName, *, retry: RetryRule, namespace: str = "") -> Function:
     async def job(ctx: dict[str, Any], *, operation_id: str, **_: Any) -> str:
         ports: Ports = ctx["ports"]
         async with lease(ctx["redis"], ctx["job_id"], namespace=namespace):
             try:
                 await run_job(ports, name, operation_id)
             except Exception as exc:
-                delay = retry_delay(exc, int(ctx["job_try"]), max_tries)
+                delay = retry.next_delay(exc, int(ctx["job_try"]), _seconds_since_enqueued(ctx))
                 if delay is None:
                     log.warning("job %s %s gave up: %s", name, operation_id, type(exc).__name__)
                     await give_up_job(ports, name, operation_id, exc)
@@ -94,7 +88,7 @@ def job_function(name: JobName, *, max_tries: int, namespace: str = "") -> Funct
         return "done"
 
     timeout = LONG_TIMEOUT if name in LONG_JOBS else SHORT_TIMEOUT
-    return func(job, name=name.value, timeout=timeout, max_tries=max_tries, keep_result=300)
+    return func(job, name=name.value, timeout=timeout, max_tries=ARQ_MAX_TRIES, keep_result=300)
 
 
 class Lifecycle:
@@ -155,15 +149,15 @@ def build_workers(
     redis_settings: RedisSettings,
     burst: bool = False,
     poll_delay: float = 0.5,
+    retry: RetryRule | None = None,
 ) -> list[Worker]:
-    """One arq Worker per queue, sharing one ctx; the crons ride on the first of them."""
+    """One arq Worker per queue, sharing one ctx; the crons ride on the first of them.
+    `retry` replaces every queue's rule (tests use short backoffs)."""
     workers = []
     for index, queue in enumerate(queues):
         plan = PLANS[queue]
-        functions = [
-            job_function(n, max_tries=plan.max_tries, namespace=lifecycle.namespace)
-            for n in JobName
-        ]
+        rule = retry or plan.retry
+        functions = [job_function(n, retry=rule, namespace=lifecycle.namespace) for n in JobName]
         crons = []
         if index == 0 and not burst:
             crons.append(cron(lifecycle.leased(lifecycle.requeue), name="brx_requeue",
@@ -182,7 +176,7 @@ def build_workers(
             handle_signals=False,
             max_jobs=plan.max_jobs,
             job_timeout=SHORT_TIMEOUT,
-            max_tries=plan.max_tries,
+            max_tries=ARQ_MAX_TRIES,
             poll_delay=poll_delay,
             ctx=lifecycle.ctx,
             keep_result=300,

@@ -7,14 +7,23 @@ from typing import Any
 
 
 class DomainError(Exception):
-    """Base of every error the domain raises on purpose; `code` is stable and machine-readable."""
+    """Base of every error the domain raises on purpose; `code` is stable and machine-readable.
+
+    `transient` is the one retry rule: True when the same call may succeed later (a store or
+    CardTrader that is down, a rate limit), so a job failing with it is retried
+    (`brx_domain.retry`); False when repeating cannot help (bad input, not found, conflicts).
+    `retry_after` is how long to wait, in seconds, when the failure says so."""
 
     code = "domain_error"
+    transient = False
 
-    def __init__(self, message: str, *, details: Any = None) -> None:
+    def __init__(
+        self, message: str, *, details: Any = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.retry_after = retry_after
 
 
 class InvalidInput(DomainError):
@@ -91,7 +100,6 @@ class MarketplaceError(DomainError):
     """CardTrader answered with an error, or could not be reached."""
 
     code = "marketplace_error"
-    transient = False
 
 
 class MarketplaceUnauthorized(MarketplaceError):
@@ -117,8 +125,7 @@ class MarketplaceRateLimited(MarketplaceError):
     transient = True
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message, details={"retry_after": retry_after})
-        self.retry_after = retry_after
+        super().__init__(message, details={"retry_after": retry_after}, retry_after=retry_after)
 
 
 class MarketplaceUnavailable(MarketplaceError):
@@ -151,6 +158,7 @@ class DependencyUnavailable(DomainError):
     """A store the service needs (database, queue, catalogue) is down (HTTP 503)."""
 
     code = "dependency_unavailable"
+    transient = True
 
 
 class Unauthenticated(DomainError):

@@ -1,4 +1,4 @@
-"""CardTrader's shapes and quirks, decoded and encoded; its limits, backoff and breaker."""
+"""CardTrader's shapes and quirks, decoded and encoded; its limits and breaker."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from brx_adapters.cardtrader import CircuitBreaker, Limit, RetryPolicy
+from brx_adapters.cardtrader import CircuitBreaker, Limit
 from brx_adapters.cardtrader.codec import error_for, product_from, resource_of
 from brx_adapters.cardtrader.policy import JOBS, MARKETPLACE, OVERALL, parse_retry_after
 from brx_domain.errors import (
@@ -125,14 +125,6 @@ def test_a_bucket_never_admits_more_than_the_limit_in_any_window(limit: Limit) -
     assert burst + refill_per_window <= max(limit.requests, burst + 1)
     if limit.requests > 1:
         assert burst + refill_per_window <= limit.requests
-
-
-def test_backoff_is_jittered_below_an_exponential_cap() -> None:
-    policy = RetryPolicy(base=0.5, cap=8)
-
-    assert policy.backoff(10, rng=lambda lo, hi: hi) == 8
-    assert policy.backoff(2, rng=lambda lo, hi: hi) == 2.0
-    assert policy.backoff(2, rng=lambda lo, hi: lo) == 0.0
 
 
 def test_a_half_open_breaker_lets_only_one_probe_through() -> None:

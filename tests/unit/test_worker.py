@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from arq.worker import Retry
 
 from brx_app.jobs import JOBS, give_up_job, run_job
-from brx_app.worker import job_function, parse_queues, retry_delay
-from brx_domain.errors import (
-    DependencyUnavailable,
-    MarketplaceRateLimited,
-    MarketplaceUnavailable,
-    MarketplaceValidation,
-    NotFound,
-)
+from brx_app.worker import ARQ_MAX_TRIES, PLANS, job_function, parse_queues
+from brx_domain.errors import DependencyUnavailable, MarketplaceUnavailable, MarketplaceValidation
 from brx_domain.inventory import ItemPatch
+from brx_domain.retry import RetryRule
 from brx_domain.sync import OperationStatus, OperationType, SyncStatus
 from brx_domain.usecases.common import JobName, QueueName
 from brx_domain.usecases.inventory import update_item
@@ -24,6 +20,8 @@ from brx_domain.usecases.operations import task_state
 from brx_domain.usecases.periodic import request_periodic_reconciliations
 from brx_domain.usecases.sync import start_bulk_sync
 from tests.unit.world import World
+
+RULE = RetryRule(base=2, cap=300, horizon=3600)
 
 
 class FakeRedis:
@@ -46,8 +44,15 @@ async def world() -> World:
     return world
 
 
-def _ctx(world: World, job_id: str, job_try: int = 1) -> dict[str, Any]:
-    return {"ports": world.ports, "redis": FakeRedis(), "job_id": job_id, "job_try": job_try}
+def _ctx(world: World, job_id: str, job_try: int = 1, age: float = 0.0) -> dict[str, Any]:
+    enqueued = datetime.now(UTC) - timedelta(seconds=age)
+    return {
+        "ports": world.ports,
+        "redis": FakeRedis(),
+        "job_id": job_id,
+        "job_try": job_try,
+        "enqueue_time": enqueued,
+    }
 
 
 async def _queued_update(world: World) -> str:
@@ -67,29 +72,9 @@ async def test_an_unknown_job_is_refused(world: World) -> None:
         await run_job(world.ports, "no_such_job", "op-1")
 
 
-def test_transient_failures_back_off_exponentially_up_to_a_cap() -> None:
-    delays = [retry_delay(MarketplaceUnavailable("503"), n, 20) for n in (1, 2, 3, 15)]
-
-    assert [d is not None for d in delays] == [True] * 4
-    low = [2.0, 4.0, 8.0, 300.0]
-    assert all(lo <= d <= lo * 1.2 for lo, d in zip(low, delays, strict=True) if d is not None)
-
-
-def test_retry_after_from_cardtrader_is_honoured() -> None:
-    delay = retry_delay(MarketplaceRateLimited("429", retry_after=40), 1, 5)
-
-    assert delay is not None and delay >= 40
-
-
-def test_the_last_try_and_permanent_failures_give_up_at_once() -> None:
-    assert retry_delay(MarketplaceUnavailable("503"), 5, 5) is None
-    assert retry_delay(MarketplaceValidation("bad"), 1, 5) is None
-    assert retry_delay(NotFound("gone"), 1, 5) is None
-
-
-def test_a_store_outage_or_an_unexpected_error_is_retried() -> None:
-    assert retry_delay(DependencyUnavailable("db down"), 1, 5) is not None
-    assert retry_delay(ConnectionResetError(), 1, 5) is not None
+def test_every_queue_retries_for_hours_and_arq_never_counts_tries_out() -> None:
+    assert all(plan.retry.horizon >= 3600 for plan in PLANS.values())
+    assert job_function(JobName.PUSH_UPDATE, retry=RULE).max_tries == ARQ_MAX_TRIES
 
 
 def test_queues_are_chosen_by_short_names() -> None:
@@ -103,7 +88,7 @@ async def test_a_job_completes_its_operation_and_releases_its_lease(world: World
     task_id = await _queued_update(world)
     ctx = _ctx(world, task_id)
 
-    outcome = await job_function(JobName.PUSH_UPDATE, max_tries=3).coroutine(
+    outcome = await job_function(JobName.PUSH_UPDATE, retry=RULE).coroutine(
         ctx, operation_id=task_id
     )
 
@@ -117,27 +102,52 @@ async def test_a_transient_failure_asks_arq_to_retry_and_shows_retry(world: Worl
     world.account.fail_next(MarketplaceUnavailable("503"))
 
     with pytest.raises(Retry):
-        await job_function(JobName.PUSH_UPDATE, max_tries=3).coroutine(
+        await job_function(JobName.PUSH_UPDATE, retry=RULE).coroutine(
             _ctx(world, task_id), operation_id=task_id
         )
 
     assert task_state(world.operation(task_id))[0] == "RETRY"
 
 
-async def test_the_last_failed_try_ends_the_operation_failed_with_its_reason(
+async def test_a_transient_failure_past_the_horizon_ends_the_operation_failed_with_its_reason(
     world: World,
 ) -> None:
     task_id = await _queued_update(world)
     world.account.fail_next(MarketplaceUnavailable("CardTrader answered 503"))
 
-    outcome = await job_function(JobName.PUSH_UPDATE, max_tries=3).coroutine(
-        _ctx(world, task_id, job_try=3), operation_id=task_id
+    outcome = await job_function(JobName.PUSH_UPDATE, retry=RULE).coroutine(
+        _ctx(world, task_id, job_try=40, age=3599), operation_id=task_id
     )
 
     operation = world.operation(task_id)
     assert outcome == "gave up"
     assert operation.status is OperationStatus.FAILED
     assert "503" in str(operation.metadata["error"])
+
+
+async def test_a_store_outage_is_retried_however_many_tries_it_took(world: World) -> None:
+    task_id = await _queued_update(world)
+    world.account.fail_next(DependencyUnavailable("the card catalogue is unavailable"))
+
+    with pytest.raises(Retry):
+        await job_function(JobName.PUSH_UPDATE, retry=RULE).coroutine(
+            _ctx(world, task_id, job_try=500, age=60), operation_id=task_id
+        )
+
+    assert world.operation(task_id).status is OperationStatus.PENDING
+
+
+async def test_a_refused_push_ends_failed_at_the_first_try(world: World) -> None:
+    task_id = await _queued_update(world)
+    world.account.fail_next(MarketplaceValidation("quantity: too large"))
+
+    await job_function(JobName.PUSH_UPDATE, retry=RULE).coroutine(
+        _ctx(world, task_id), operation_id=task_id
+    )
+
+    operation = world.operation(task_id)
+    assert operation.status is OperationStatus.FAILED
+    assert "too large" in str(operation.metadata["error"])
 
 
 async def test_giving_up_on_a_bulk_sync_puts_the_user_in_error(world: World) -> None:

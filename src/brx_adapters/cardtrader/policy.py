@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,16 +43,14 @@ def limits_for(path: str) -> tuple[Limit, ...]:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Capped exponential backoff with full jitter, inside a bounded total time."""
+    """Retries inside one call: the service's one backoff (`brx_domain.retry.backoff`) from
+    `base` up to `cap`, within a bounded total time; then the typed error goes to the job."""
 
     base: float = 0.5
     cap: float = 20.0
     total: float = 90.0  # give up (typed error) once this much time has gone by
     max_attempts: int = 12
     rate_wait: float = 60.0  # longest wait for a rate-limiter token before failing
-
-    def backoff(self, attempt: int, rng: Callable[[float, float], float] = random.uniform) -> float:
-        return rng(0.0, min(self.cap, self.base * 2**attempt))
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -88,6 +85,7 @@ class CircuitBreaker:
         self.threshold, self.cooldown, self._clock = threshold, cooldown, clock
         self.failures = 0
         self.opened_at: float | None = None
+        self.last_failure: str | None = None  # CardTrader's last error, for the jobs it defers
         self._probing = False
 
     @property
@@ -110,19 +108,20 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         self.failures, self.opened_at, self._probing = 0, None, False
+        self.last_failure = None
 
     def abandon(self) -> None:
         """A probe that ended without an answer (cancelled): let the next caller probe."""
         self._probing = False
 
-    def record_failure(self) -> None:
+    def record_failure(self, reason: str | None = None) -> None:
         self.failures += 1
+        self.last_failure = reason or self.last_failure
         if self._probing or self.failures >= self.threshold:
             self.opened_at, self._probing = self._clock(), False
 
     def retry_in(self) -> float:
-        return (
-            0.0
-            if self.opened_at is None
-            else max(0.0, self.opened_at + self.cooldown - self._clock())
-        )
+        """Seconds until a caller may probe (a probe already under way takes about a second)."""
+        if self.opened_at is None:
+            return 0.0
+        return max(1.0 if self._probing else 0.0, self.opened_at + self.cooldown - self._clock())

@@ -25,6 +25,7 @@ from brx_domain.errors import (
     MarketplaceUnavailable,
 )
 from brx_domain.ports import RateLimiter
+from brx_domain.retry import backoff
 
 T = TypeVar("T")
 Observer = Callable[[str, int | None, float], None]
@@ -40,7 +41,9 @@ class OutcomeUnknown(MarketplaceOutcomeUnknown):
 
 
 class CircuitOpen(MarketplaceUnavailable):
-    """This token's circuit is open: failing fast instead of adding load to a sick API."""
+    """This token's circuit is open: failing fast instead of adding load to a sick API. It
+    carries `retry_after` (until the breaker lets a probe through), so the job is deferred
+    until then, and CardTrader's last error, so a job that gives up shows it."""
 
 
 class _Failure(MarketplaceUnavailable):
@@ -120,19 +123,18 @@ class Channel:
             try:
                 return await self._attempt(template, path, exchange, parse)
             except MarketplaceRateLimited as exc:
-                delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
                 last: MarketplaceError = exc
             except _Failure as exc:
                 if exc.sent and not idempotent:
                     raise OutcomeUnknown(exc.message) from exc
-                delay, last = self._backoff(attempt), MarketplaceUnavailable(exc.message)
+                last = MarketplaceUnavailable(exc.message)
             attempt += 1
+            delay = backoff(
+                attempt, base=self.policy.base, cap=self.policy.cap, retry_after=last.retry_after
+            )
             if attempt >= self.policy.max_attempts or self._clock() + delay > deadline:
                 raise last
             await self._sleep(delay)
-
-    def _backoff(self, attempt: int) -> float:
-        return self.policy.backoff(attempt)
 
     async def _attempt(
         self, template: str, path: str, exchange: Exchange, parse: Callable[[httpx.Response], T]
@@ -150,17 +152,19 @@ class Channel:
             raise
         except httpx.TransportError as exc:
             self._observe(template, None, started)
-            self.breaker.record_failure()
-            kind = type(exc).__name__
-            raise _Failure(
-                f"CardTrader {template}: {kind}", sent=not isinstance(exc, _NOT_SENT)
-            ) from exc
+            message = f"CardTrader {template}: {type(exc).__name__}"
+            self.breaker.record_failure(message)
+            raise _Failure(message, sent=not isinstance(exc, _NOT_SENT)) from exc
         self._observe(template, response.status_code, started)
         return self._judge(template, response, parse)
 
     def _open(self) -> CircuitOpen:
         wait = self.breaker.retry_in()
-        return CircuitOpen(f"CardTrader circuit open for this token; retry in {wait:.0f}s")
+        cause = self.breaker.last_failure or "repeated failures"
+        return CircuitOpen(
+            f"CardTrader circuit open for this token after {cause}; retry in {wait:.0f}s",
+            retry_after=wait,
+        )
 
     def _judge(
         self, template: str, response: httpx.Response, parse: Callable[[httpx.Response], T]
@@ -171,13 +175,14 @@ class Channel:
             try:
                 value = parse(response)
             except UnexpectedAnswer as exc:
-                self.breaker.record_failure()
+                self.breaker.record_failure(exc.message)
                 raise _Failure(exc.message, sent=True) from exc
             self.breaker.record_success()
             return value
         if status >= 500:
-            self.breaker.record_failure()
-            raise _Failure(error_for(response, template, None).message, sent=True)
+            message = error_for(response, template, None).message
+            self.breaker.record_failure(message)
+            raise _Failure(message, sent=True)
         self.breaker.record_success()  # the API answered: it is up, whatever it said
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise error_for(response, template, retry_after)

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from brx_domain.errors import DependencyUnavailable
 from brx_domain.ports import Clock, RateDecision
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -13,13 +14,21 @@ EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 class MemoryCatalogue:
     """`BlueprintCatalogue` over a set; `None` accepts every blueprint (no MySQL configured).
-    `lookups` records each batch asked for, so tests can check one lookup per chunk."""
+    `lookups` records each batch asked for, so tests can check one lookup per chunk;
+    `fail_next(n)` makes the next n lookups fail as if MySQL were down."""
 
     def __init__(self, known: set[int] | None = None) -> None:
         self.known_ids = known
         self.lookups: list[frozenset[int]] = []
+        self._fail = 0
+
+    def fail_next(self, n: int = 1) -> None:
+        self._fail += n
 
     async def known(self, blueprint_ids: Collection[int]) -> set[int]:
+        if self._fail > 0:
+            self._fail -= 1
+            raise DependencyUnavailable("the card catalogue is unavailable (simulated)")
         asked = frozenset(blueprint_ids)
         self.lookups.append(asked)
         return set(asked) if self.known_ids is None else set(asked & self.known_ids)

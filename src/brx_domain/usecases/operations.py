@@ -1,7 +1,9 @@
 """Running a queued operation: load it once, skip it if already done, record the outcome.
 
-Transient failures (CardTrader down or rate limiting) propagate so the worker retries the job;
-anything else ends the operation `failed` with a readable reason, visible through /task.
+Transient failures (`DomainError.transient`: a store or CardTrader down, a rate limit) are
+noted on the operation and propagate so the worker retries the job (`brx_domain.retry`);
+any other domain error ends the operation `failed` with a readable reason, visible through
+/task.
 """
 
 from __future__ import annotations
@@ -16,10 +18,6 @@ from brx_domain.sync import OperationStatus, SyncOperation
 from brx_domain.usecases.common import Ports, error_text, settings_of
 
 Body = Callable[[SyncOperation], Awaitable[Mapping[str, Any]]]
-
-
-def is_transient(exc: BaseException) -> bool:
-    return bool(getattr(exc, "transient", False))
 
 
 async def begin(ports: Ports, operation_id: str) -> SyncOperation | None:
@@ -62,7 +60,7 @@ async def run_operation(ports: Ports, operation_id: str, body: Body) -> SyncOper
     try:
         result = await body(operation)
     except DomainError as exc:
-        if is_transient(exc):
+        if exc.transient:
             await note_retry(ports, operation_id, exc)
             raise
         return await finish(ports, operation, OperationStatus.FAILED, error=error_text(exc))
