@@ -21,10 +21,11 @@ from typing import Any
 from arq.connections import RedisSettings
 from arq.cron import cron
 from arq.worker import Function, Retry, Worker, func
+from redis.exceptions import RedisError
 
 from brx_adapters.queue.leases import lease, reap
 from brx_app.jobs import give_up_job, run_job
-from brx_domain.retry import RetryRule
+from brx_domain.retry import RetryRule, backoff
 from brx_domain.usecases.common import JobName, Ports, QueueName, requeue_pending
 from brx_domain.usecases.periodic import request_periodic_reconciliations
 
@@ -54,6 +55,8 @@ LONG_TIMEOUT = 3 * 3600  # a 250k-product export under CardTrader's limits, with
 SHORT_TIMEOUT = 10 * 60  # one push or webhook, including the client's own retries
 REAP_SECONDS = {0, 10, 20, 30, 40, 50}  # a killed worker's job waits ~15 s at most
 SHUTDOWN_GRACE = 25.0  # under Kubernetes' default 30 s terminationGracePeriodSeconds
+RECONNECT_CAP = 10.0  # longest wait between attempts to reach a lost Redis
+_REDIS_LOST = (RedisError, OSError, asyncio.TimeoutError)
 
 
 def parse_queues(text: str) -> list[QueueName]:
@@ -71,9 +74,21 @@ def _seconds_since_enqueued(ctx: dict[str, Any]) -> float:
     return 0.0 if enqueued is None else max(0.0, time.time() - enqueued.timestamp())
 
 
-def job_function(name: JobName, *, retry: RetryRule, namespace: str = "") -> Function:
+def job_function(
+    name: JobName, *, retry: RetryRule, namespace: str = "", running: set[str] | None = None
+) -> Function:
+    """The arq function of one job; `running` is told which operations run meanwhile."""
+    running = set() if running is None else running
+
     async def job(ctx: dict[str, Any], *, operation_id: str, **_: Any) -> str:
         ports: Ports = ctx["ports"]
+        running.add(operation_id)
+        try:
+            return await attempt(ctx, ports, operation_id)
+        finally:
+            running.discard(operation_id)
+
+    async def attempt(ctx: dict[str, Any], ports: Ports, operation_id: str) -> str:
         async with lease(ctx["redis"], ctx["job_id"], namespace=namespace):
             try:
                 await run_job(ports, name, operation_id)
@@ -101,9 +116,11 @@ class Lifecycle:
             namespace,
             periodic_minutes,
         )
-        self.ctx: dict[str, Any] = {}
+        self.ports: Ports | None = None  # built once, shared by the workers of the process
         self.close: Callable[[], Awaitable[Any]] | None = None
         self.in_progress: dict[str, float] = {}  # queue key -> arq's in-progress lifetime
+        self.running: set[str] = set()  # operations this process is running now
+        self.lost_redis = False
         self._lock = asyncio.Lock()
 
     def leased(self, task: Callable[[dict[str, Any]], Awaitable[Any]]) -> Callable[..., Any]:
@@ -117,10 +134,18 @@ class Lifecycle:
         return run
 
     async def startup(self, ctx: dict[str, Any]) -> None:
+        """Each time a worker (re)connects to Redis: build the ports once, free orphaned jobs,
+        and after an outage re-send at once what the outbox accepted meanwhile (the minute
+        cron would wait up to two)."""
         async with self._lock:
-            if "ports" not in ctx:
-                ctx["ports"], self.close = await self.make_ports()
+            if self.ports is None:
+                self.ports, self.close = await self.make_ports()
+            ctx["ports"] = self.ports  # arq copies an empty ctx per worker: set it on each
+            reconnected, self.lost_redis = self.lost_redis, False
         await self.reap(ctx)
+        if reconnected:
+            sent = await requeue_pending(self.ports, older_than_seconds=0, skip=self.running)
+            log.info("Redis is back; %d pending operation(s) re-sent", sent)
 
     async def reap(self, ctx: dict[str, Any]) -> None:
         """Free the jobs a killed worker left marked in progress (see `leases`)."""
@@ -151,13 +176,16 @@ def build_workers(
     poll_delay: float = 0.5,
     retry: RetryRule | None = None,
 ) -> list[Worker]:
-    """One arq Worker per queue, sharing one ctx; the crons ride on the first of them.
+    """One arq Worker per queue, sharing the ports (`Lifecycle`); the crons ride on the first.
     `retry` replaces every queue's rule (tests use short backoffs)."""
     workers = []
     for index, queue in enumerate(queues):
         plan = PLANS[queue]
         rule = retry or plan.retry
-        functions = [job_function(n, retry=rule, namespace=lifecycle.namespace) for n in JobName]
+        functions = [
+            job_function(n, retry=rule, namespace=lifecycle.namespace, running=lifecycle.running)
+            for n in JobName
+        ]
         crons = []
         if index == 0 and not burst:
             crons.append(cron(lifecycle.leased(lifecycle.requeue), name="brx_requeue",
@@ -178,7 +206,6 @@ def build_workers(
             job_timeout=SHORT_TIMEOUT,
             max_tries=ARQ_MAX_TRIES,
             poll_delay=poll_delay,
-            ctx=lifecycle.ctx,
             keep_result=300,
         )
         lifecycle.in_progress[worker.queue_name] = worker.in_progress_timeout_s
@@ -200,29 +227,47 @@ async def serve(
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    mains = []
-    for worker in workers:
-        worker.main_task = asyncio.create_task(worker.main())
-        mains.append(worker.main_task)
+    mains = [asyncio.create_task(_keep_running(worker, lifecycle, stop)) for worker in workers]
     stopper = asyncio.create_task(stop.wait())
     try:
         while not stop.is_set() and any(not m.done() for m in mains):
             running: set[asyncio.Task[Any]] = {m for m in mains if not m.done()}
             await asyncio.wait(running | {stopper}, return_when=asyncio.FIRST_COMPLETED)
-            _raise_if_crashed(mains)
+            for main in mains:
+                if main.done() and not main.cancelled() and main.exception() is not None:
+                    raise RuntimeError("an arq worker stopped unexpectedly") from main.exception()
     finally:
         stopper.cancel()
+        for main in mains:
+            main.cancel()
+        await asyncio.gather(*mains, return_exceptions=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await _shut_down(workers, lifecycle, grace)
 
 
-def _raise_if_crashed(mains: Sequence[asyncio.Task[None]]) -> None:
-    """A worker whose main loop died (Redis gone for good) takes the process down with it, so
-    the supervisor restarts it rather than leaving a half-serving worker."""
-    for task in mains:
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            raise RuntimeError("an arq worker stopped unexpectedly") from task.exception()
+async def _keep_running(worker: Worker, lifecycle: Lifecycle, stop: asyncio.Event) -> None:
+    """The worker's main loop, run again whenever Redis goes away: log, wait (the one backoff,
+    up to `RECONNECT_CAP`), reconnect. Jobs already running carry on meanwhile; on reconnect
+    `Lifecycle.startup` re-sends what the outbox accepted during the outage. Anything but a
+    lost Redis still stops the process (a bug is not waited out)."""
+    lost = 0
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            await worker.main()
+            return  # burst mode: the queue is empty
+        except _REDIS_LOST as exc:
+            lost = 1 if time.monotonic() - started > RECONNECT_CAP else lost + 1
+            delay = backoff(lost, base=0.5, cap=RECONNECT_CAP)
+            log.warning(
+                "Redis unreachable (%s); worker of %s reconnects in %.1f s",
+                type(exc).__name__, worker.queue_name, delay,
+                extra={"queue": worker.queue_name, "reconnect_in": round(delay, 1)},
+            )  # fmt: skip
+            lifecycle.lost_redis = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
 
 
 async def _shut_down(workers: Sequence[Worker], lifecycle: Lifecycle, grace: float) -> None:
@@ -232,8 +277,20 @@ async def _shut_down(workers: Sequence[Worker], lifecycle: Lifecycle, grace: flo
     if running:
         await asyncio.wait(running, timeout=grace)
     for worker in workers:
+        _forget_finished(worker)
         with contextlib.suppress(asyncio.CancelledError):
             await worker.close()
     if lifecycle.close is not None:
         await lifecycle.close()
         lifecycle.close = None
+
+
+def _forget_finished(worker: Worker) -> None:
+    """Drop finished job tasks before arq's `close` gathers them: one that could not record
+    its result while Redis was away would re-raise that there (its operation row is the truth,
+    and the reaper or the outbox settles the queue entry)."""
+    for job_id, task in list(worker.tasks.items()):
+        if task.done():
+            del worker.tasks[job_id]
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("job %s could not be recorded in Redis: %r", job_id, task.exception())

@@ -1,12 +1,17 @@
 """Redis fixtures: a URL on a test database number and a unique key prefix per test.
 
 Teardown deletes only the keys under that prefix (never FLUSHDB: others share the server).
+`own_redis` is a server of the test's own, for outages: only it is ever killed.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -51,3 +56,49 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis[Any]]:
     client: aioredis.Redis[Any] = aioredis.Redis.from_url(redis_url)
     yield client
     await client.aclose()
+
+
+class OwnRedis:
+    """A `redis-server` of this test's own on a free port, with no persistence: `kill()` is
+    an outage that loses every key, `start()` brings an empty server back on the same port.
+    The shared server is never touched."""
+
+    def __init__(self, workdir: str) -> None:
+        self.workdir = workdir
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.workdir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def own_redis(tmp_path: Any) -> Iterator[OwnRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = OwnRedis(str(tmp_path))
+    server.start()
+    yield server
+    server.kill()

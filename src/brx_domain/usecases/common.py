@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -111,15 +112,24 @@ async def dispatch(ports: Ports, operation: SyncOperation) -> bool:
     return True
 
 
-async def requeue_pending(ports: Ports, *, older_than_seconds: float = 60, limit: int = 500) -> int:
+async def requeue_pending(
+    ports: Ports,
+    *,
+    older_than_seconds: float = 60,
+    limit: int = 500,
+    skip: Collection[str] = (),
+) -> int:
     """Enqueue again every pending operation old enough to have been lost (idempotent: the
-    queue drops a job id it already holds, and every job checks its operation first)."""
+    queue drops a job id it already holds, and every job checks its operation first), except
+    those in `skip` (running right now, in this process)."""
     cutoff = ports.clock.now() - timedelta(seconds=older_than_seconds)
     async with ports.uow() as uow:
         pending = await uow.operations.pending(cutoff, limit)
     sent = 0
     for operation in pending:
-        if "job" in operation.metadata and await dispatch(ports, operation):
+        if operation.operation_id in skip or "job" not in operation.metadata:
+            continue
+        if await dispatch(ports, operation):
             sent += 1
     return sent
 
