@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -180,3 +181,25 @@ async def test_the_sync_command_follows_a_sync_to_its_end(
     assert again.returncode == 0 and "0 created, 0 updated" in again.stdout
     assert unknown.returncode == 1 and unknown.stdout == ""
     assert len(unknown.stderr.splitlines()) == 1
+
+
+def test_a_taken_metrics_port_and_a_redis_that_never_answers_are_one_line_each(
+    env: dict[str, str], worker: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    for _ in range(300):  # until the first worker serves its port
+        try:
+            httpx.get(f"http://127.0.0.1:{env['WORKER_METRICS_PORT']}/metrics", timeout=5)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    second = brx_sync("worker", env=env, cwd=tmp_path)
+    no_redis = brx_sync(
+        "worker",
+        env={**env, "REDIS_URL": "redis://127.0.0.1:1/0", "STARTUP_WAIT_SECONDS": "1"},
+        cwd=tmp_path,
+    )
+
+    for result, needle in ((second, "WORKER_METRICS_PORT: "), (no_redis, "Redis did not answer")):
+        assert result.returncode == 1 and result.stdout == ""
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("brx-sync worker: ") and needle in line

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from brx_app.config import AppConfig, ConfigError, load_config
+from brx_app.config import AppConfig, ConfigError, StartupError, load_config
 from brx_domain.usecases.common import Ports, QueueName
 
 NEEDS = ("DATABASE_URL", "REDIS_URL")
@@ -47,7 +47,6 @@ def run(args: argparse.Namespace) -> int:
 async def _main(config: AppConfig, queues: list[QueueName], *, burst: bool) -> None:
     from arq.connections import RedisSettings
 
-    from brx_app import metrics
     from brx_app.container import build_container
     from brx_app.worker import Lifecycle, build_workers, serve
 
@@ -58,7 +57,7 @@ async def _main(config: AppConfig, queues: list[QueueName], *, burst: bool) -> N
         await runtime.wait_until_up(DEPENDENCIES, within=config.startup_wait_seconds)
         endpoint = None
         if config.worker_metrics_port:
-            endpoint = await metrics.serve_metrics(config.worker_metrics_port, runtime.sample)
+            endpoint = await _metrics_endpoint(config.worker_metrics_port, runtime.sample)
             runtime.closers.append(_closer(endpoint))
     except BaseException:
         await runtime.close()
@@ -84,6 +83,18 @@ def _ports(
         return ports, close
 
     return make
+
+
+async def _metrics_endpoint(port: int, sample: Callable[[], Awaitable[None]]) -> asyncio.Server:
+    from brx_app import metrics
+
+    try:
+        return await metrics.serve_metrics(port, sample)
+    except OSError as exc:  # another worker on this host has it: say so in one line
+        raise StartupError(
+            f"WORKER_METRICS_PORT: cannot listen on port {port} ({exc.strerror or exc}); "
+            "give each worker on a host its own port, or 0 to turn it off"
+        ) from None
 
 
 def _closer(server: asyncio.Server) -> Callable[[], Awaitable[None]]:
