@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+from pathlib import Path
 
 import nox
 
@@ -59,6 +61,54 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
     session.run("mypy", "src")
     session.run("lint-imports")
+
+
+@nox.session
+def deploy(session: nox.Session) -> None:
+    """Deployment files: the tests that parse them against the code, plus the Kubernetes schemas
+    (kubernetes-validate), the ECS API model (botocore, from `aws`) and promtool (Debian's
+    `prometheus` package, unpacked into the session, never installed as a service)."""
+    _install(session, "test", "aws")
+    session.install("kubernetes-validate>=1.30")
+    env = {}
+    promtool = _promtool(session)
+    if promtool:
+        env["PROMTOOL"] = promtool
+    else:
+        session.warn("promtool unavailable: the alert-rule checks will be skipped")
+    session.run(
+        "pytest",
+        "-q",
+        "-rs",  # name every skip and its reason
+        "tests/unit/test_deploy_files.py",
+        "tests/unit/test_deploy_ecs.py",
+        "tests/unit/test_deploy_monitoring.py",
+        *session.posargs,
+        env=env,
+    )
+
+
+def _promtool(session: nox.Session) -> str | None:
+    """promtool on PATH, or Debian's prometheus .deb unpacked under the session's tmp dir."""
+    if found := shutil.which("promtool"):
+        return found
+    target = Path(session.create_tmp()) / "prometheus"
+    binary = target / "usr" / "bin" / "promtool"
+    if binary.exists():
+        return str(binary)
+    download = ["apt-get", "download", "-qq", "prometheus"]
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        return None
+    target.mkdir(parents=True, exist_ok=True)
+    fetched = subprocess.run(download, cwd=target, capture_output=True, check=False)
+    if fetched.returncode != 0:  # empty package lists on a fresh machine
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, check=False)
+        fetched = subprocess.run(download, cwd=target, capture_output=True, check=False)
+    debs = sorted(target.glob("prometheus_*.deb"))
+    if fetched.returncode != 0 or not debs:
+        return None
+    subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(target)], check=True)
+    return str(binary) if binary.exists() else None
 
 
 @nox.session

@@ -386,6 +386,92 @@ def test_every_workload_reads_the_configmap_and_the_secret() -> None:
         assert refs == {"configMapRef": "brx-sync-config", "secretRef": "brx-sync-secrets"}
 
 
+def _one(kind: str, name: str) -> dict[str, Any]:
+    return next(d for d in _k8s_docs() if d["kind"] == kind and d["metadata"]["name"] == name)
+
+
+def _pod_labels(name: str) -> dict[str, str]:
+    return dict(_workloads()[name]["spec"]["template"]["metadata"]["labels"])
+
+
+def _port(container: dict[str, Any], name: str) -> int:
+    return int(next(p["containerPort"] for p in container["ports"] if p["name"] == name))
+
+
+def test_every_k8s_manifest_passes_the_kubernetes_schema() -> None:
+    validator = pytest.importorskip(
+        "kubernetes_validate", reason="kubernetes-validate is installed by `nox -s deploy`"
+    )
+    for doc in _k8s_docs():
+        if doc["kind"] != "Kustomization":  # kustomize's own file, checked below
+            validator.validate(doc, "1.30.0", strict=True)  # raises naming the bad field
+
+
+def test_kustomize_applies_every_manifest_but_the_secret_template() -> None:
+    listed = yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"]
+    files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "secret.template.yaml"}
+    assert sorted(listed) == sorted(files)
+
+
+def test_the_ingress_serves_the_public_host_over_tls_and_keeps_metrics_inside() -> None:
+    ingress = _one("Ingress", "brx-sync-ingress")["spec"]
+    public = _one("ConfigMap", "brx-sync-config")["data"]["PUBLIC_BASE_URL"]
+    host = public.removeprefix("https://")
+    assert public.startswith("https://") and ingress["tls"][0]["hosts"] == [host]
+    paths = {p["path"]: p["backend"]["service"] for p in ingress["rules"][0]["http"]["paths"]}
+    assert ingress["rules"][0]["host"] == host
+    assert {"/api/v1/sync", "/health", "/docs", "/openapi.json"} <= set(paths)
+    assert not any("/metrics".startswith(path) for path in paths)
+    service = _one("Service", "brx-sync-api")["spec"]
+    for backend in paths.values():
+        assert backend["name"] == "brx-sync-api"
+        assert backend["port"]["name"] in {p["name"] for p in service["ports"]}
+    annotations = _one("Ingress", "brx-sync-ingress")["metadata"]["annotations"]
+    body_limit = int(AppConfig.model_fields["webhook_max_body_bytes"].default)
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-body-size"][:-1]) * 2**20 > body_limit
+
+
+def test_the_autoscaler_scales_the_api_from_its_seed_replica_count() -> None:
+    hpa = _one("HorizontalPodAutoscaler", "brx-sync-api")["spec"]
+    assert hpa["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "brx-sync-api",
+    }
+    assert hpa["minReplicas"] == _workloads()["brx-sync-api"]["spec"]["replicas"]
+    assert hpa["maxReplicas"] > hpa["minReplicas"]
+    assert _container("brx-sync-api")["resources"]["requests"]["cpu"]  # utilisation needs it
+
+
+def test_disruption_budgets_cover_the_api_and_the_worker_pods() -> None:
+    for name in ("brx-sync-api", "brx-sync-worker"):
+        budget = _one("PodDisruptionBudget", name)["spec"]
+        assert budget["selector"]["matchLabels"].items() <= _pod_labels(name).items()
+    assert _one("PodDisruptionBudget", "brx-sync-api")["spec"]["minAvailable"] == 1
+
+
+def test_the_worker_serves_metrics_on_its_port_and_is_probed_there() -> None:
+    worker = _container("brx-sync-worker")
+    env = {e["name"]: e["value"] for e in worker["env"]}
+    port = _port(worker, "metrics")
+    assert int(env["WORKER_METRICS_PORT"]) == port
+    assert set(env) <= ALIASES
+    probe = worker["livenessProbe"]
+    assert probe["httpGet"] == {"path": "/metrics", "port": "metrics"}
+    annotations = _workloads()["brx-sync-worker"]["spec"]["template"]["metadata"]["annotations"]
+    assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == (
+        str(port),
+        "/metrics",
+    )
+
+
+def test_the_api_is_scraped_on_its_http_port() -> None:
+    annotations = _workloads()["brx-sync-api"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(_port(_container("brx-sync-api"), "http"))
+    assert annotations["prometheus.io/path"] == "/metrics"
+
+
 # --- operator docs -------------------------------------------------------------------------
 
 
