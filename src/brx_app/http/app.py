@@ -25,7 +25,7 @@ from brx_app.http.middleware import (
     RequestContextMiddleware,
 )
 from brx_app.http.openapi import Op, Route, build_openapi
-from brx_app.http.resources import admin, console, health, inventory, sync, webhooks
+from brx_app.http.resources import admin, console, docs, health, inventory, sync, webhooks
 from brx_app.logs import RING
 
 PREFIX = "/api/v1/sync"
@@ -191,6 +191,7 @@ def public_routes(container: Any) -> list[Route]:
     config: AppConfig = container.config()
     return [
         *console.asset_routes(),
+        *docs.routes(),
         Route("/health/live", health.Live(), {"GET": Op("Liveness (no I/O)", s.Alive)}),
         Route(
             "/health/ready",
