@@ -96,18 +96,23 @@ def _promtool(session: nox.Session) -> str | None:
     binary = target / "usr" / "bin" / "promtool"
     if binary.exists():
         return str(binary)
-    download = ["apt-get", "download", "-qq", "prometheus"]
-    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+    apt, dpkg = shutil.which("apt-get"), shutil.which("dpkg-deb")
+    if apt is None or dpkg is None:
         return None
     target.mkdir(parents=True, exist_ok=True)
-    fetched = subprocess.run(download, cwd=target, capture_output=True, check=False)
-    if fetched.returncode != 0:  # empty package lists on a fresh machine
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, check=False)
-        fetched = subprocess.run(download, cwd=target, capture_output=True, check=False)
-    debs = sorted(target.glob("prometheus_*.deb"))
-    if fetched.returncode != 0 or not debs:
-        return None
-    subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(target)], check=True)
+
+    def download() -> bool:
+        fetched = subprocess.run(  # noqa: S603 (fixed arguments)
+            [apt, "download", "-qq", "prometheus"], cwd=target, capture_output=True, check=False
+        )
+        return fetched.returncode == 0
+
+    if not download():  # empty package lists on a fresh machine
+        subprocess.run([apt, "update", "-qq"], capture_output=True, check=False)  # noqa: S603
+        if not download():
+            return None
+    deb = sorted(target.glob("prometheus_*.deb"))[-1]
+    subprocess.run([dpkg, "-x", str(deb), str(target)], check=True)  # noqa: S603
     return str(binary) if binary.exists() else None
 
 

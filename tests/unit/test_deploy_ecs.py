@@ -52,7 +52,8 @@ def test_every_ecs_file_is_a_valid_ecs_request() -> None:
         p.name for p in ECS.glob("*.json")
     }
     for name, operation in requests.items():
-        report = ParamValidator().validate(_load(name), model.operation_model(operation).input_shape)
+        shape = model.operation_model(operation).input_shape
+        report = ParamValidator().validate(_load(name), shape)
         assert not report.has_errors(), f"{name}: {report.generate_report()}"
 
 

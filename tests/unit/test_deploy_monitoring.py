@@ -95,9 +95,7 @@ def test_the_alert_rules_check_clean_and_their_unit_tests_pass() -> None:
 def test_the_dashboard_shows_every_metric_and_only_real_ones() -> None:
     used = set().union(*(_metrics_in(e) for e in _expressions()))
     assert used <= _exported(), sorted(used - _exported())
-    missing = [
-        f.name for f in _families() if not used & {f.name + s for s in SUFFIXES[f.type]}
-    ]
+    missing = [f.name for f in _families() if not used & {f.name + s for s in SUFFIXES[f.type]}]
     assert not missing, f"not on the dashboard: {missing}"
 
 

@@ -54,7 +54,8 @@ async def test_docs_and_every_asset_it_references_come_from_the_service(api: Api
         assert asset.status_code == 200, url
         kinds.add(asset.headers["content-type"].split(";")[0])
         if url.endswith(".css"):  # what the stylesheet loads: data: URIs only
-            assert all(u.strip("'\"").startswith("data:") for u in re.findall(r"url\(([^)]*)\)", asset.text))
+            loaded = re.findall(r"url\(([^)]*)\)", asset.text)
+            assert all(u.strip("'\"").startswith("data:") for u in loaded)
     assert kinds == {"text/css", "text/javascript"}
 
 
