@@ -25,6 +25,7 @@ from brx_app.http.middleware import (
     RequestContextMiddleware,
 )
 from brx_app.http.openapi import Op, Route, build_openapi
+from brx_app.http.reference import annotate
 from brx_app.http.resources import admin, console, docs, health, inventory, sync, webhooks
 from brx_app.logs import RING
 
@@ -270,6 +271,6 @@ def create_app(container: Any) -> falcon.asgi.App[Any, Any]:
     routes = api_routes(container) + public_routes(container)
     for route in routes:
         app.add_route(route.path, route.resource)
-    document = build_openapi(routes, version=_version())
+    document = annotate(build_openapi(routes, version=_version()))
     app.add_route("/openapi.json", health.OpenApi(document))
     return app
