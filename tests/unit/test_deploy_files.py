@@ -134,10 +134,11 @@ def test_api_and_worker_start_after_migrations_and_healthy_dependencies() -> Non
             assert "test" in services[dependency]["healthcheck"]
 
 
-def test_services_without_http_do_not_inherit_the_image_http_healthcheck() -> None:
+def test_each_service_is_checked_on_what_it_serves() -> None:
     app = _app_services()
-    for name in ("worker", "migrate"):
-        assert app[name]["healthcheck"] == {"disable": True}
+    assert app["migrate"]["healthcheck"] == {"disable": True}  # a one-shot serves nothing
+    port = AppConfig.model_fields["worker_metrics_port"].default
+    assert f"127.0.0.1:{port}/metrics" in " ".join(app["worker"]["healthcheck"]["test"])
     assert "8900" in " ".join(app["sandbox"]["healthcheck"]["test"])
     assert "/health/ready" in " ".join(app["api"]["healthcheck"]["test"])
 
