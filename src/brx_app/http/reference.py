@@ -189,7 +189,7 @@ DOCS: dict[tuple[str, str], Doc] = {
         request={
             "id": "whk-1",
             "time": 1764272439,
-            "cause": "order.paid",
+            "cause": "order.update",
             "object_class": "Order",
             "object_id": 733,
             "mode": "live",
