@@ -23,9 +23,6 @@ from brx_app.config import AppConfig
 ROOT = Path(__file__).resolve().parents[2]
 ECS = ROOT / "deploy" / "ecs"
 ALIASES = {field.alias for field in AppConfig.model_fields.values()}
-# The worker's metrics port is being added to AppConfig by a concurrent change; until it lands
-# the name is accepted here (afterwards it is simply one of ALIASES). Remove then.
-ALIASES |= {"WORKER_METRICS_PORT"}
 TASKS = {"api": "serve", "worker": "worker", "migrate": "migrate"}
 SECRET_NAMES = {"DATABASE_URL", "REDIS_URL", "MYSQL_PASSWORD", "FERNET_KEY", "JWT_PUBLIC_KEY"}
 

@@ -137,8 +137,7 @@ def test_api_and_worker_start_after_migrations_and_healthy_dependencies() -> Non
 def test_each_service_is_checked_on_what_it_serves() -> None:
     app = _app_services()
     assert app["migrate"]["healthcheck"] == {"disable": True}  # a one-shot serves nothing
-    field = AppConfig.model_fields.get("worker_metrics_port")
-    port = 9464 if field is None else field.default  # see test_deploy_ecs.py
+    port = AppConfig.model_fields["worker_metrics_port"].default
     assert f"127.0.0.1:{port}/metrics" in " ".join(app["worker"]["healthcheck"]["test"])
     assert "8900" in " ".join(app["sandbox"]["healthcheck"]["test"])
     assert "/health/ready" in " ".join(app["api"]["healthcheck"]["test"])
@@ -457,7 +456,7 @@ def test_the_worker_serves_metrics_on_its_port_and_is_probed_there() -> None:
     env = {e["name"]: e["value"] for e in worker["env"]}
     port = _port(worker, "metrics")
     assert int(env["WORKER_METRICS_PORT"]) == port
-    assert set(env) <= ALIASES | {"WORKER_METRICS_PORT"}  # the latter: see test_deploy_ecs.py
+    assert set(env) <= ALIASES
     probe = worker["livenessProbe"]
     assert probe["httpGet"] == {"path": "/metrics", "port": "metrics"}
     annotations = _workloads()["brx-sync-worker"]["spec"]["template"]["metadata"]["annotations"]

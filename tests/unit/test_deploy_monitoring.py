@@ -38,19 +38,9 @@ def _families() -> list[Metric]:
     return [f for f in REGISTRY.collect() if f.name.startswith("brx_")]
 
 
-# The database pool gauges are being added to brx_app.metrics by a concurrent change; until
-# they land these names are accepted (afterwards they are exported like any other). Remove then.
-AWAITED = {
-    "brx_db_pool_in_use",
-    "brx_db_pool_size",
-    "brx_db_pool_max_overflow",
-    "brx_db_pool_overflow",
-}
-
-
 def _exported() -> set[str]:
     """Every series name the service's brx_ metrics can have."""
-    return {f.name + suffix for f in _families() for suffix in SUFFIXES[f.type]} | AWAITED
+    return {f.name + suffix for f in _families() for suffix in SUFFIXES[f.type]}
 
 
 def _rules() -> list[dict[str, Any]]:
