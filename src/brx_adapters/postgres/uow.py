@@ -6,12 +6,13 @@ commit) leaves the database as it found it.
 
 from __future__ import annotations
 
+import contextlib
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from brx_adapters.postgres.errors import translated
+from brx_adapters.postgres.errors import translate, translated
 from brx_adapters.postgres.inventory import PostgresInventoryRepository
 from brx_adapters.postgres.orders import PostgresOrderStockRepository, PostgresWebhookRepository
 from brx_adapters.postgres.repositories import (
@@ -19,6 +20,7 @@ from brx_adapters.postgres.repositories import (
     PostgresOperationRepository,
     PostgresSettingsRepository,
 )
+from brx_domain.errors import DependencyUnavailable
 from brx_domain.ports import UnitOfWork
 
 
@@ -56,10 +58,20 @@ class PostgresUnitOfWork:
     ) -> None:
         """Closing rolls back whatever was not committed. The transaction begins with the first
         statement (SQLAlchemy's autobegin), so a unit of work that only ran a driver-level read
-        never sends BEGIN or ROLLBACK at all."""
+        never sends BEGIN or ROLLBACK at all. A connection that failed as unavailable (killed,
+        or left broken by asyncpg) is invalidated, not returned to the pool."""
         conn, self._conn = self._conn, None
-        if conn is not None:
+        if conn is None:
+            return
+        try:
+            if isinstance(exc, DependencyUnavailable):
+                await conn.invalidate()  # broken or lost: never handed out by the pool again
             await conn.close()
+        except Exception as closing:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            if exc is None:  # else the body's own error is the one to report
+                raise (translate(closing) or closing) from closing
 
     @translated
     async def commit(self) -> None:
