@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from brx_app.config import StartupError
+from brx_domain.retry import backoff
 
 SAMPLE_TIMEOUT = 2.0
 log = logging.getLogger("brx.runtime")
@@ -77,15 +78,17 @@ async def retry_until(
     deadline: float,
     transient: Callable[[BaseException], bool] = lambda exc: True,
 ) -> T:
-    """`attempt()` again after each transient failure, backing off (0.25 s doubling to 5 s),
-    until it succeeds or the next try would start after `deadline` (a `time.monotonic()`
-    value): then the last failure is raised. The one start-up retry of the commands."""
-    delay = 0.25
+    """`attempt()` again after each transient failure, waiting the one `backoff` of the
+    service (from 0.25 s up to 5 s: a dependency starting beside us), until it succeeds or the
+    next try would start after `deadline` (a `time.monotonic()` value): then the last failure
+    is raised. The start-up retry of the commands."""
+    failures = 0
     while True:
         try:
             return await attempt()
         except Exception as exc:
+            failures += 1
+            delay = backoff(failures, base=0.25, cap=5.0)
             if not transient(exc) or time.monotonic() + delay > deadline:
                 raise
         await asyncio.sleep(delay)
-        delay = min(delay * 2, 5.0)

@@ -86,7 +86,7 @@ def value(samples: dict[Any, float], name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def drain_rate_limit_bucket(env: dict[str, str], seconds: float = 6.0) -> None:
+def drain_rate_limit_bucket(env: dict[str, str], seconds: float = 15.0) -> None:
     """Empty the token's overall CardTrader bucket and stop its refill for `seconds` (its last
     refill dated in the future), so the sync's first call has to wait for a slot."""
     client = redis.Redis.from_url(env["REDIS_URL"])
