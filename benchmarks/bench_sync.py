@@ -1,14 +1,21 @@
-"""A bulk sync of 250,000 products from the CardTrader sandbox over HTTP to `completed`, on
-real Postgres, Redis (rate limits) and the MariaDB catalogue, against a raw ceiling measured
-in the same run: `json.loads` of the same export bytes + asyncpg COPY + guarded upsert.
+"""A bulk sync from the CardTrader sandbox over HTTP to `completed`, on real Postgres, Redis
+(rate limits) and the MariaDB catalogue, against two references measured in the same run on
+the same export:
 
-Targets: first load and a re-sync with 10% of the products changed each within 1.5x the
-ceiling; peak memory of the process running the sync <= 512 MB. The sync runs in its own
-process (so its peak RSS is its own) and the sandbox in another (so they do not share a GIL).
-The machine is shared, so each measurement is repeated (BRX_BENCH_REPEATS, 2), a ceiling right
-before each sync, and the median of the per-run ratios is the verdict.
-Knobs: BRX_BENCH_PRODUCTS (250000), BRX_BENCH_REPEATS (2), BRX_BENCH_PG, BRX_BENCH_REDIS,
-BRX_BENCH_MYSQL_HOST.
+- the ceiling (today's): `json.loads` of the export bytes + asyncpg COPY + guarded upsert, in
+  chunks; target: sync <= 1.5x it;
+- the floor (`sync_floor.py`): fetch, orjson parse with the collector off, build the rows, one
+  COPY into an empty indexed table (a re-sync: one guarded upsert of the same staged rows).
+  `floor_ratio` = sync / the stages' serial sum, `overlap_ratio` = sync / max(fetch + parse +
+  build, write). Issue 13's targets: at 250k on the first load overlap_ratio <= 1.5 and
+  floor_ratio <= 1.0; a re-sync with 10% changed floor_ratio <= 1.5; at 20k floor_ratio <= 2.
+
+Peak memory of the process running the sync <= 512 MB. The sync runs in its own process (so
+its peak RSS is its own) and the sandbox in another (so they do not share a GIL). The machine is
+shared, so each measurement is repeated (BRX_BENCH_REPEATS, 2), the references right before
+each sync, and the median of the per-run ratios is the verdict (PASS or BELOW its target).
+Knobs: BRX_BENCH_PRODUCTS (250000), BRX_BENCH_SMALL (20000 first loads; 0 skips them),
+BRX_BENCH_REPEATS (2), BRX_BENCH_PG, BRX_BENCH_REDIS, BRX_BENCH_MYSQL_HOST.
 """
 
 from __future__ import annotations
@@ -23,12 +30,14 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from sync_floor import Stages, measure_floor
 
 PRODUCTS = int(os.environ.get("BRX_BENCH_PRODUCTS", "250000"))
 REPEATS = max(1, int(os.environ.get("BRX_BENCH_REPEATS", "2")))
@@ -37,7 +46,12 @@ REDIS = os.environ.get("BRX_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 MYSQL_HOST = os.environ.get("BRX_BENCH_MYSQL_HOST", "127.0.0.1")
 TOKEN = "bench-sync-token"
 CHUNK = 5000
-TARGET_RATIO, TARGET_MB = 1.5, 512
+SMALL = int(os.environ.get("BRX_BENCH_SMALL", "20000"))
+TARGET_MB = 512
+# issue 13's targets (sync / floor, see sync_floor.py); the ceiling's own stays <= 1.5
+FIRST_TARGETS = {"ceiling_ratio": 1.5, "floor_ratio": 1.0, "overlap_ratio": 1.5}
+RESYNC_TARGETS = {"ceiling_ratio": 1.5, "floor_ratio": 1.5}
+SMALL_TARGETS = {"floor_ratio": 2.0}
 SANDBOX = """
 import sys
 from cardtrader_sandbox import SandboxState
@@ -70,9 +84,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
+def start_sandbox(products: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", SANDBOX, TOKEN, str(PRODUCTS), str(port)])
+    process = subprocess.Popen([sys.executable, "-c", SANDBOX, TOKEN, str(products), str(port)])
     base = f"http://127.0.0.1:{port}/api/v2"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -225,75 +239,100 @@ def export_bytes(base: str) -> bytes:
     return httpx.get(f"{base}/products/export", headers=headers, timeout=300).content
 
 
-def change_tenth(base: str) -> None:
+def change_tenth(base: str, products: int) -> None:
     """10% of the products changed on CardTrader: half restocked, half re-priced."""
-    half = PRODUCTS // 20
+    half = products // 20
     body = {"change_quantity": half, "change_price": half}
     httpx.post(f"{base.removesuffix('/api/v2')}/_sandbox/mutate", json=body, timeout=60)
 
 
-def report(label: str, sync: dict[str, Any], raw: float) -> float:
-    ratio = float(sync["seconds"]) / raw
-    progress = sync["progress"]
-    print(f"{label}: sync {sync['seconds']:.2f} s ({sync['status']}), ceiling {raw:.2f} s, "
-          f"ratio {ratio:.2f}; peak {sync['peak_mb']:.0f} MB; created {progress['created']} "
-          f"updated {progress['updated']} skipped {progress['skipped']} "
-          f"deleted {progress['deleted']}", flush=True)  # fmt: skip
-    return ratio
+@dataclass(frozen=True)
+class Run:
+    sync: dict[str, Any]
+    ceiling: float
+    floor: Stages
+
+    @property
+    def ceiling_ratio(self) -> float:
+        return float(self.sync["seconds"]) / self.ceiling
+
+    @property
+    def floor_ratio(self) -> float:
+        return float(self.sync["seconds"]) / self.floor.serial
+
+    @property
+    def overlap_ratio(self) -> float:
+        return float(self.sync["seconds"]) / self.floor.overlap
 
 
-def verdict(label: str, runs: list[tuple[dict[str, Any], float, float]]) -> None:
-    """Medians over the repeats; the ratio is the median of each run's own ratio."""
-    ratio = statistics.median(r for _, _, r in runs)
-    peak = max(float(s["peak_mb"]) for s, _, _ in runs)
-    ok = (
-        ratio <= TARGET_RATIO
-        and peak <= TARGET_MB
-        and all(s["status"] == "completed" for s, _, _ in runs)
-    )
-    seconds = statistics.median(float(s["seconds"]) for s, _, _ in runs)
-    raw = statistics.median(c for _, c, _ in runs)
+def report(label: str, run: Run) -> None:
+    sync, progress = run.sync, run.sync["progress"]
+    print(f"{label}: sync {sync['seconds']:.2f} s ({sync['status']}), peak {sync['peak_mb']:.0f} "
+          f"MB; created {progress['created']} updated {progress['updated']} skipped "
+          f"{progress['skipped']} deleted {progress['deleted']}\n  ceiling {run.ceiling:.2f} s "
+          f"(ratio {run.ceiling_ratio:.2f}); floor {run.floor.describe()}; floor_ratio "
+          f"{run.floor_ratio:.2f}, overlap_ratio {run.overlap_ratio:.2f}", flush=True)  # fmt: skip
+
+
+def check(label: str, value: float, target: float, unit: str = "") -> None:
+    """One target of issue 13: the figure, its target, PASS or BELOW."""
+    verdict = "PASS" if value <= target else "BELOW"
+    print(f"  {label} {value:.2f}{unit} (target <= {target:g}{unit}) {verdict}", flush=True)
+
+
+def verdict(label: str, runs: list[Run], targets: dict[str, float]) -> None:
+    """Medians over the repeats; each ratio is the median of each run's own ratio."""
+    seconds = statistics.median(float(r.sync["seconds"]) for r in runs)
+    completed = all(r.sync["status"] == "completed" for r in runs)
     print(f"{label} (median of {len(runs)}): sync {seconds:.2f} s, "
-          f"ceiling {raw:.2f} s, ratio {ratio:.2f} "
-          f"(target <= {TARGET_RATIO}); peak {peak:.0f} MB (target <= {TARGET_MB}) -> "
-          f"{'ok' if ok else 'OVER TARGET'}", flush=True)  # fmt: skip
+          f"{'completed' if completed else 'NOT COMPLETED'}", flush=True)  # fmt: skip
+    for name, target in targets.items():
+        check(name, statistics.median(getattr(r, name) for r in runs), target)
+    check("peak worker memory", max(float(r.sync["peak_mb"]) for r in runs), TARGET_MB, " MB")
 
 
-async def measure(
-    label: str, base: str, config: dict[str, Any], raw_url: str
-) -> tuple[dict[str, Any], float, float]:
-    """A ceiling on the current export, then the sync of the same export."""
+async def measure(label: str, base: str, config: dict[str, Any], dbs: dict[str, str]) -> Run:
+    """A ceiling and a floor on the current export, then the sync of the same export."""
     body = export_bytes(base)
-    raw = await ceiling(raw_url, body, uuid.UUID(config["raw_user"]))
+    raw = await ceiling(dbs["ceiling"], body, uuid.UUID(config["raw_user"]))
     del body
-    sync = run_sync(config)
-    return sync, raw, report(label, sync, raw)
+    floor = await measure_floor(
+        f"{base}/products/export", TOKEN, dbs["floor"], uuid.UUID(config["raw_user"])
+    )
+    run = Run(run_sync(config), raw, floor)
+    report(label, run)
+    return run
 
 
-async def main() -> None:
-    sandbox, base = start_sandbox()
+async def one_size(products: int, resync: bool) -> None:
+    """First loads (and re-syncs with 10% changed) of `products`, each against its floors."""
+    sandbox, base = start_sandbox(products)
     databases: list[str] = []
     catalogue = ""
-    first: list[tuple[dict[str, Any], float, float]] = []
-    again: list[tuple[dict[str, Any], float, float]] = []
+    first: list[Run] = []
+    again: list[Run] = []
     try:
         body = export_bytes(base)
         catalogue = catalogue_database({p["blueprint_id"] for p in json.loads(body)})
-        print(f"{PRODUCTS} products, {len(body) / 1e6:.0f} MB export", flush=True)
+        print(f"{products} products, {len(body) / 1e6:.0f} MB export", flush=True)
         del body
         for run in range(1, REPEATS + 1):
-            raw_db, sync_db = await new_database(), await new_database()
-            databases += [raw_db, sync_db]
-            config = {"database_url": f"{PG}/{sync_db}", "base_url": base, "catalogue": catalogue,
-                      "user_id": str(uuid.uuid4()), "raw_user": str(uuid.uuid4())}  # fmt: skip
-            raw_url = f"{PG}/{raw_db}"
-            first.append(await measure(f"run {run}, first load", base, config, raw_url))
-            change_tenth(base)
-            again.append(await measure(f"run {run}, re-sync 10% changed", base, config, raw_url))
-            for name in (raw_db, sync_db):
+            dbs = {k: await new_database() for k in ("ceiling", "floor", "sync")}
+            databases += dbs.values()
+            config = {"database_url": f"{PG}/{dbs['sync']}", "base_url": base,
+                      "catalogue": catalogue, "user_id": str(uuid.uuid4()),
+                      "raw_user": str(uuid.uuid4())}  # fmt: skip
+            urls = {k: f"{PG}/{v}" for k, v in dbs.items()}
+            first.append(await measure(f"run {run}, first load", base, config, urls))
+            if resync:
+                change_tenth(base, products)
+                again.append(await measure(f"run {run}, re-sync 10% changed", base, config, urls))
+            for name in dbs.values():
                 await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        verdict("first load", first)
-        verdict("re-sync, 10% changed", again)
+        targets = FIRST_TARGETS if resync else SMALL_TARGETS
+        verdict(f"first load, {products} products", first, targets)
+        if resync:
+            verdict(f"re-sync 10% changed, {products} products", again, RESYNC_TARGETS)
     finally:
         sandbox.terminate()
         sandbox.wait(30)
@@ -301,6 +340,12 @@ async def main() -> None:
             await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if catalogue:
             drop_catalogue(catalogue)
+
+
+async def main() -> None:
+    await one_size(PRODUCTS, resync=True)
+    if SMALL:
+        await one_size(SMALL, resync=False)
 
 
 if __name__ == "__main__":
