@@ -106,6 +106,11 @@ class InventoryRepository(Protocol):
 
     async def remove_many(self, user_id: UUID, item_ids: Collection[int]) -> int: ...
 
+    async def refresh_statistics(self) -> None:
+        """After a large import: bring what the store plans its queries with up to date (until
+        then a filtered page may be planned for an empty inventory). Nothing to do in memory."""
+        ...
+
 
 class LedgerRepository(Protocol):
     async def add(self, entries: Sequence[LedgerEntry]) -> None: ...

@@ -11,6 +11,8 @@ from dataclasses import replace
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from brx_adapters.crypto import FernetCipher
 from brx_adapters.memory import MemoryMarketplaceGateway, MemoryProductLocks, MemoryTaskQueue
@@ -207,3 +209,26 @@ async def test_concurrent_starts_run_one_sync(ports: Ports) -> None:
     started = [o for o in outcomes if not isinstance(o, BaseException)]
     refused = [o for o in outcomes if isinstance(o, SyncInProgress)]
     assert (len(started), len(refused)) == (1, 7)
+
+
+async def test_a_large_import_leaves_the_planner_statistics_of_what_it_wrote(
+    ports: Ports, engine: AsyncEngine
+) -> None:
+    """Without ANALYZE the planner keeps the row count it had before the import (autovacuum,
+    which would catch up some time later, is off for the table here)."""
+    user_id = await _user(ports)
+    statistics = text(
+        "SELECT c.reltuples, (SELECT count(*) FROM user_inventory_items) FROM pg_class c "
+        "WHERE c.relname = 'user_inventory_items'"
+    )
+    async with engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE user_inventory_items SET (autovacuum_enabled = off)"))
+    try:
+        await start_bulk_sync(ports, user_id)
+        await _run_queued(ports)
+        async with engine.connect() as conn:
+            planned, actual = (await conn.execute(statistics)).one()
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE user_inventory_items RESET (autovacuum_enabled)"))
+    assert actual >= 4500 and planned == actual

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import IO, Any
 
 import httpx
+import orjson
 
 from brx_adapters.cardtrader.codec import UnexpectedAnswer, product_from
 from brx_adapters.cardtrader.transport import Channel
@@ -27,15 +28,21 @@ READ_CHUNK = 1024 * 1024
 YIELD_EVERY = 100
 _CUT_ATTEMPTS = 4  # `},{` candidates tried (nested arrays of objects) before one by one
 _WS = " \t\r\n"
+# 19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float. Found by
+# mapping every digit to 0 (bytes.translate, ~5 ms a MB; a regex took 60-140 ms)
+_DIGITS_AS_ZERO = bytes(48 if 48 <= b <= 57 else 46 for b in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
 class ArrayReader:
     """Decodes the elements of a JSON array from a binary file without loading all of it.
 
-    Whole elements already in the buffer are decoded in one `json.loads` per slice (the
-    per-element Python overhead was a third of the decoding); an element crossing the end of
-    the buffer is decoded on its own once more bytes are read. Not orjson: it reads integers
-    beyond 64 bits as floats. Memory: one slice, ~`chunk`.
+    Whole elements already in the buffer are decoded in one call per slice (the per-element
+    Python overhead was a third of the decoding); an element crossing the end of the buffer is
+    decoded on its own once more bytes are read. A slice is decoded by orjson (about 3x
+    quicker) unless it holds a run of 19 digits (orjson reads integers beyond 64 bits as
+    floats) or orjson refuses it (NaN, lone surrogates, ...): those slices go to `json.loads`,
+    so the values are always exactly what `json.loads` gives. Memory: one slice, ~`chunk`.
     """
 
     def __init__(self, stream: IO[bytes], chunk: int = READ_CHUNK) -> None:
@@ -87,7 +94,7 @@ class ArrayReader:
             if cut < 0:
                 break
             try:
-                batch = json.loads("[" + buf[start : cut + 1] + "]")
+                batch = _loads("[" + buf[start : cut + 1] + "]")
             except ValueError:
                 continue
             self._pos = cut + 1
@@ -128,6 +135,17 @@ class ArrayReader:
         self._eof = not data
         self._buf = self._buf[self._pos :] + self._utf8.decode(data, final=self._eof)
         self._pos, self._slices_work = 0, True
+
+
+def _loads(text: str) -> Any:
+    """`json.loads`, quicker: orjson whenever it is certain to give the same values."""
+    data = text.encode("utf-8", "surrogatepass")
+    if _LONG_DIGITS not in data.translate(_DIGITS_AS_ZERO):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def _last_boundary(buf: str, start: int, end: int) -> int:

@@ -239,6 +239,9 @@ class MemoryInventoryRepository:
                 removed += 1
         return removed
 
+    async def refresh_statistics(self) -> None:
+        """No query planner here."""
+
 
 def _check_non_negative(item: InventoryItem) -> None:
     """The table's CHECK constraints, so a fake never accepts what Postgres would refuse."""

@@ -187,6 +187,11 @@ class PostgresInventoryRepository:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    async def refresh_statistics(self) -> None:
+        """ANALYZE: autovacuum gets to a freshly loaded table only later, and until then the
+        planner sees no rows (a filtered page of a 250k-item user took 0.6 s)."""
+        await self._conn.execute(text("ANALYZE user_inventory_items"))
+
     async def _one(self, query: Any) -> InventoryItem | None:
         row = (await self._conn.execute(query)).mappings().first()
         return None if row is None else item_from_row(row)

@@ -72,6 +72,7 @@ class Importer:
             await self._write(chunk, await self._known(chunk))
         deleted = await self._remove_vanished()
         self.progress = self.progress.finished(deleted=deleted, chunk_size=size)
+        await self._refresh_statistics()
         await self._save_progress()
         return self.progress
 
@@ -131,6 +132,16 @@ class Importer:
                 await uow.items.remove_many(user_id, absent)
                 await uow.commit()
         return len(absent)
+
+    async def _refresh_statistics(self) -> None:
+        """Once more than a chunk's worth of rows changed: the inventory's pages are planned
+        from statistics, and a first load leaves none until the database's own pass."""
+        changed = self.progress.created + self.progress.updated + self.progress.deleted
+        if self.options.dry_run or changed < self.ports.settings.chunk_size:
+            return
+        async with self.ports.uow() as uow:
+            await uow.items.refresh_statistics()
+            await uow.commit()
 
     async def _save_progress(self) -> None:
         """One unit of work per chunk: check this sync was not superseded, then save."""
