@@ -208,6 +208,8 @@ def _line(item: object, index: int) -> OrderLine:
 
 
 def _int(value: object, field_name: str, low: int, high: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON (and JSON Schema) count 9.0 as an integer
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(field_name, "must be an integer")
     if not low <= value <= high:

@@ -23,7 +23,7 @@ from brx_app.commands.token import mint_access_token
 from brx_app.config import load_config
 from brx_app.container import build_container
 from brx_app.http import create_app
-from brx_app.http import schemas as s
+from brx_app.http import responses as r
 from brx_domain.inventory import InventoryItem, Properties
 from brx_domain.usecases.webhooks import sign
 
@@ -107,40 +107,40 @@ async def test_every_user_route_answers_in_its_documented_shape(live: LiveApi) -
     setup = await c.simulate_post(
         f"{base}/setup-test-user", json={"user_id": str(user), "cardtrader_token": CT_TOKEN}
     )
-    s.SetupDone.model_validate(setup.json)
-    s.SyncStatusOut.model_validate(
+    r.SetupDone.model_validate(setup.json)
+    r.SyncStatusOut.model_validate(
         (await c.simulate_get(f"{base}/status/{user}", headers=auth)).json
     )
     url = await c.simulate_get(f"{base}/webhook-url/{user}", headers=auth)
-    assert s.WebhookUrlOut.model_validate(url.json).webhook_secret_configured
+    assert r.WebhookUrlOut.model_validate(url.json).webhook_secret_configured
     started = await c.simulate_post(f"{base}/start/{user}", headers=auth)
     assert started.status_code == 202
-    task_id = s.Accepted.model_validate(started.json).task_id
-    s.ProgressOut.model_validate(
+    task_id = r.Accepted.model_validate(started.json).task_id
+    r.ProgressOut.model_validate(
         (await c.simulate_get(f"{base}/progress/{user}", headers=auth)).json
     )
-    s.TaskOut.model_validate((await c.simulate_get(f"{base}/task/{task_id}", headers=auth)).json)
+    r.TaskOut.model_validate((await c.simulate_get(f"{base}/task/{task_id}", headers=auth)).json)
     reconcile = await c.simulate_post(
         f"{base}/sync-from-cardtrader/{user}", params={"blueprint_id": "7"}, headers=auth
     )
-    s.ReconcileAccepted.model_validate(reconcile.json)
+    r.ReconcileAccepted.model_validate(reconcile.json)
     item_id = await live.add_item(5)
     page = await c.simulate_get(f"{base}/inventory/{user}", headers=auth)
-    assert s.InventoryOut.model_validate(page.json).total == 1
+    assert r.InventoryOut.model_validate(page.json).total == 1
     item = f"{base}/inventory/{user}/item/{item_id}"
     put = await c.simulate_put(item, json={"quantity": 6, "description": "x"}, headers=auth)
-    assert s.ItemUpdated.model_validate(put.json).cardtrader_sync_queued
+    assert r.ItemUpdated.model_validate(put.json).cardtrader_sync_queued
     bought = await c.simulate_post(
         f"{base}/purchase/{user}/item/{item_id}", json={"purchaseQuantity": 2}, headers=auth
     )
-    assert s.Purchased.model_validate(bought.json).remaining_quantity == 4
+    assert r.Purchased.model_validate(bought.json).remaining_quantity == 4
     history = await c.simulate_get(f"{item}/history", headers=auth)
-    assert [e.reason for e in s.HistoryOut.model_validate(history.json).entries] == [
+    assert [e.reason for e in r.HistoryOut.model_validate(history.json).entries] == [
         "purchase",
         "edit",
     ]
     deleted = await c.simulate_delete(item, headers=auth)
-    s.ItemDeleted.model_validate(deleted.json)
+    r.ItemDeleted.model_validate(deleted.json)
     depth = await live.container.queue().depth()
     assert sum(depth.values()) == 4  # bulk sync, reconcile, update, delete (purchase: confirmed)
 
@@ -152,14 +152,14 @@ async def test_operator_and_public_routes_answer_in_their_documented_shapes(
     index = await c.simulate_post(
         "/api/v1/sync/migrate/composite-index", headers=live.auth(admin=True)
     )
-    s.CompositeIndexOut.model_validate(index.json)
+    r.CompositeIndexOut.model_validate(index.json)
     logs = await c.simulate_get("/api/v1/sync/debug-logs", headers=live.auth(admin=True))
-    s.DebugLogsOut.model_validate(logs.json)
+    r.DebugLogsOut.model_validate(logs.json)
     ready = await c.simulate_get("/health/ready")
     assert ready.status_code == 200
     assert ready.json["postgresql"]["status"] == ready.json["redis"]["status"] == "healthy"
     health = await c.simulate_get("/health")
-    assert s.HealthOut.model_validate(health.json).details["postgresql_pool"]
+    assert r.HealthOut.model_validate(health.json).details["postgresql_pool"]
     assert (await c.simulate_get("/health/live")).json == {"status": "alive"}
     assert "brx_http_requests_total" in (await c.simulate_get("/metrics")).text
 

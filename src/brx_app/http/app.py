@@ -15,6 +15,7 @@ import falcon.media
 import orjson
 
 from brx_app.config import AppConfig
+from brx_app.http import responses as r
 from brx_app.http import schemas as s
 from brx_app.http.auth import TokenVerifier
 from brx_app.http.errors import register_error_handlers
@@ -51,7 +52,7 @@ def api_routes(container: Any) -> list[Route]:
             {
                 "POST": Op(
                     "Start the bulk sync as a job",
-                    s.Accepted,
+                    r.Accepted,
                     202,
                     query=s.StartQuery,
                     errors=(404, 409),
@@ -61,17 +62,17 @@ def api_routes(container: Any) -> list[Route]:
         Route(
             f"{PREFIX}/status/{{user_id}}",
             sync.SyncStatus(ports),
-            {"GET": Op("The user's sync status", s.SyncStatusOut, errors=(404,))},
+            {"GET": Op("The user's sync status", r.SyncStatusOut, errors=(404,))},
         ),
         Route(
             f"{PREFIX}/progress/{{user_id}}",
             sync.Progress(ports),
-            {"GET": Op("Progress of the user's latest bulk sync", s.ProgressOut, errors=(404,))},
+            {"GET": Op("Progress of the user's latest bulk sync", r.ProgressOut, errors=(404,))},
         ),
         Route(
             f"{PREFIX}/task/{{task_id}}",
             sync.Task(ports),
-            {"GET": Op("State of one of the caller's tasks", s.TaskOut, errors=(400, 404))},
+            {"GET": Op("State of one of the caller's tasks", r.TaskOut, errors=(400, 404))},
         ),
         Route(
             f"{PREFIX}/sync-from-cardtrader/{{user_id}}",
@@ -79,7 +80,7 @@ def api_routes(container: Any) -> list[Route]:
             {
                 "POST": Op(
                     "Queue a reconciliation from CardTrader",
-                    s.ReconcileAccepted,
+                    r.ReconcileAccepted,
                     202,
                     query=s.ReconcileQuery,
                     errors=(404,),
@@ -92,7 +93,7 @@ def api_routes(container: Any) -> list[Route]:
             {
                 "GET": Op(
                     "One page of the user's inventory, filtered and sorted",
-                    s.InventoryOut,
+                    r.InventoryOut,
                     query=s.InventoryQueryIn,
                 )
             },
@@ -103,11 +104,11 @@ def api_routes(container: Any) -> list[Route]:
             {
                 "PUT": Op(
                     "Edit an item, then push it to CardTrader",
-                    s.ItemUpdated,
+                    r.ItemUpdated,
                     body=s.ItemUpdate,
                     errors=(404,),
                 ),
-                "DELETE": Op("Delete an item here and on CardTrader", s.ItemDeleted, errors=(404,)),
+                "DELETE": Op("Delete an item here and on CardTrader", r.ItemDeleted, errors=(404,)),
             },
         ),
         Route(
@@ -116,7 +117,7 @@ def api_routes(container: Any) -> list[Route]:
             {
                 "GET": Op(
                     "The item's stock ledger, newest first",
-                    s.HistoryOut,
+                    r.HistoryOut,
                     query=s.PageQuery,
                     errors=(404,),
                 )
@@ -128,7 +129,7 @@ def api_routes(container: Any) -> list[Route]:
             {
                 "POST": Op(
                     "Sell units from the shop's own site",
-                    s.Purchased,
+                    r.Purchased,
                     body=s.PurchaseRequest,
                     errors=(404, 409),
                 )
@@ -140,7 +141,7 @@ def api_routes(container: Any) -> list[Route]:
             {
                 "POST": Op(
                     "CardTrader webhook receiver (Signature header, no JWT)",
-                    s.WebhookAck,
+                    r.WebhookAck,
                     body=s.WebhookEvent,
                     errors=(400, 401, 413),
                 )
@@ -149,12 +150,12 @@ def api_routes(container: Any) -> list[Route]:
         Route(
             f"{PREFIX}/webhook-url/{{user_id}}",
             webhooks.WebhookUrl(ports, config.public_base_url),
-            {"GET": Op("The URL to give CardTrader for this user's webhooks", s.WebhookUrlOut)},
+            {"GET": Op("The URL to give CardTrader for this user's webhooks", r.WebhookUrlOut)},
         ),
         Route(
             f"{PREFIX}/migrate/composite-index",
             admin.CompositeIndex(container.runtime().composite_index),
-            {"POST": Op("Create the composite index (operator, idempotent)", s.CompositeIndexOut)},
+            {"POST": Op("Create the composite index (operator, idempotent)", r.CompositeIndexOut)},
         ),
         Route(
             f"{PREFIX}/debug-logs",
@@ -162,7 +163,7 @@ def api_routes(container: Any) -> list[Route]:
             {
                 "GET": Op(
                     "Recent log records of this process (operator)",
-                    s.DebugLogsOut,
+                    r.DebugLogsOut,
                     query=s.DebugLogsQuery,
                 )
             },
@@ -177,7 +178,7 @@ def api_routes(container: Any) -> list[Route]:
                 {
                     "POST": Op(
                         "Create or replace a test user (development only)",
-                        s.SetupDone,
+                        r.SetupDone,
                         body=s.SetupTestUser,
                         errors=(422, 502, 503),
                     )
@@ -193,16 +194,16 @@ def public_routes(container: Any) -> list[Route]:
     return [
         *console.asset_routes(),
         *docs.routes(),
-        Route("/health/live", health.Live(), {"GET": Op("Liveness (no I/O)", s.Alive)}),
+        Route("/health/live", health.Live(), {"GET": Op("Liveness (no I/O)", r.Alive)}),
         Route(
             "/health/ready",
             health.Ready(runtime.checks),
-            {"GET": Op("Readiness: every dependency answers", s.ReadyOut, errors=(503,))},
+            {"GET": Op("Readiness: every dependency answers", r.ReadyOut, errors=(503,))},
         ),
         Route(
             "/health",
             health.Health(runtime.checks, runtime.details, ports.queue, config.environment.value),
-            {"GET": Op("Detailed health", s.HealthOut, errors=(503,))},
+            {"GET": Op("Detailed health", r.HealthOut, errors=(503,))},
         ),
         Route(
             "/metrics",

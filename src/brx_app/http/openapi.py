@@ -14,7 +14,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from brx_app.http.middleware import OPERATOR, PUBLIC, USER
-from brx_app.http.schemas import ErrorBody, PathParams
+from brx_app.http.responses import ErrorBody
+from brx_app.http.schemas import PathParams
 
 REF = "#/components/schemas/{model}"
 PATH_PARAMS: dict[str, dict[str, Any]] = PathParams.model_json_schema()["properties"]

@@ -1,56 +1,55 @@
-"""The pydantic models of the API: they validate requests at the edge and generate the OpenAPI
-document, so the two cannot drift apart. Response models document (and in tests check) the JSON
-the resources build."""
+"""The pydantic models of the API: they validate every request at the edge (path parameters,
+query strings, bodies; field types in `fields.py`) and generate the OpenAPI document, so the two
+cannot drift apart (tests/fuzz/test_schema_agreement.py holds them to each other). Response
+models document (and in tests check) the JSON the resources build."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
     MISSING,
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    PlainValidator,
     StrictBool,
     StrictFloat,
     StrictInt,
-    StrictStr,
     StringConstraints,
-    TypeAdapter,
     ValidationError,
-    WithJsonSchema,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from brx_domain.inventory import (
-    CONDITION_SPELLINGS,
-    CONDITIONS,
-    LANGUAGE_SPELLINGS,
-    LANGUAGES,
-    ItemPatch,
-    Properties,
+from brx_app.http.fields import (
+    INTEGRAL,
+    NO_NUL,
+    PROPERTY_KEY,
+    BigId,
+    BlueprintId,
+    Condition,
+    Count,
+    ItemId,
+    Language,
+    OpaqueId,
+    PathId,
+    PropertyValue,
+    Text,
+    Token,
+    Units,
+    refused,
 )
+from brx_domain.inventory import ItemPatch, Properties
 from brx_domain.limits import (
     DEBUG_LOGS_DEFAULT,
     DEBUG_LOGS_MAX,
-    ID_TEXT_MAX,
-    INT32_MAX,
-    INT64_MAX,
     OFFSET_MAX,
     PAGE_DEFAULT,
     PAGE_MAX,
     PROPERTY_KEY_MAX,
     PROPERTY_KEYS_MAX,
-    PROPERTY_TEXT_MAX,
     SEARCH_MAX,
-    TEXT_MAX,
-    TOKEN_MAX,
 )
 from brx_domain.listing import InventoryQuery, InventorySort
 
@@ -59,82 +58,6 @@ class _Model(BaseModel):
     """Requests refuse fields they do not know: a typo is a 400, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-def refused(message: str, field: str = "body") -> PydanticCustomError:
-    """A model-level refusal; `field` names it when the error has no location of its own
-    (`errors.on_validation_error` reads it)."""
-    return PydanticCustomError("invalid_input", message, {"field": field})
-
-
-# --- field types: each bound once, from brx_domain.limits --------------------------------------
-# An optional request field is `T | MISSING = MISSING`: it may be left out but is never null,
-# and the OpenAPI document says exactly that (no `"default": null`, no `null` type).
-
-NO_NUL = r"^[^\u0000]*$"  # Postgres text and jsonb cannot hold U+0000
-Text = Annotated[StrictStr, StringConstraints(max_length=TEXT_MAX, pattern=NO_NUL)]
-Count = Annotated[StrictInt, Field(ge=0, le=INT32_MAX)]
-Units = Annotated[StrictInt, Field(ge=1, le=INT32_MAX)]
-BlueprintId = Annotated[int, Field(ge=1, le=INT32_MAX)]
-ItemId = Annotated[int, Field(ge=1, le=INT64_MAX)]
-OpaqueId = Annotated[
-    str, StringConstraints(min_length=1, max_length=ID_TEXT_MAX, pattern=r"^[!-~]+$")
-]
-Token = Annotated[
-    StrictStr,
-    StringConstraints(min_length=1, max_length=TOKEN_MAX, pattern=r"^[!-~]+$"),
-    Field(description="Printable ASCII without spaces (it travels in an HTTP header)."),
-]
-PropertyKey = Annotated[
-    StrictStr, StringConstraints(min_length=1, max_length=PROPERTY_KEY_MAX, pattern=NO_NUL)
-]
-_SCALAR: TypeAdapter[Any] = TypeAdapter(
-    Annotated[StrictStr, StringConstraints(max_length=PROPERTY_TEXT_MAX, pattern=NO_NUL)]
-    | Annotated[StrictInt, Field(ge=-INT64_MAX - 1, le=INT64_MAX)]
-    | Annotated[StrictFloat, Field(allow_inf_nan=False)]
-    | StrictBool
-)
-_KEY: TypeAdapter[str] = TypeAdapter(PropertyKey)
-
-
-def _scalar(value: Any) -> Any:
-    try:
-        return _SCALAR.validate_python(value)
-    except ValidationError:
-        raise PydanticCustomError(
-            "property_value",
-            f"must be a string of at most {PROPERTY_TEXT_MAX} characters, a 64-bit integer, "
-            "a number or a boolean",
-        ) from None
-
-
-PropertyValue = Annotated[Any, PlainValidator(_scalar), WithJsonSchema(_SCALAR.json_schema())]
-
-
-def _canonical(spellings: Mapping[str, str], what: str, canonical: tuple[str, ...]) -> Any:
-    def check(value: str) -> str:
-        found = spellings.get(value)
-        if found is None:
-            raise PydanticCustomError(
-                "vocabulary", f"unknown {what}; expected one of {list(canonical)} or an alias"
-            )
-        return found
-
-    return check
-
-
-Condition = Annotated[
-    StrictStr,
-    AfterValidator(_canonical(CONDITION_SPELLINGS, "condition", CONDITIONS)),
-    WithJsonSchema({"type": "string", "enum": list(CONDITION_SPELLINGS)}),
-    Field(description="Stored in CardTrader's spelling (NM -> Near Mint)."),
-]
-Language = Annotated[
-    StrictStr,
-    AfterValidator(_canonical(LANGUAGE_SPELLINGS, "language", LANGUAGES)),
-    WithJsonSchema({"type": "string", "enum": list(LANGUAGE_SPELLINGS)}),
-    Field(description="Stored as CardTrader's code (Japanese -> jp)."),
-]
 
 
 # --- requests: path parameters ----------------------------------------------------------------
@@ -147,7 +70,7 @@ class PathParams(_Model):
 
     user_id: UUID | MISSING = MISSING
     item_id: ItemId | MISSING = MISSING
-    task_id: OpaqueId | MISSING = MISSING
+    task_id: PathId | MISSING = MISSING
 
 
 # --- requests: query strings ------------------------------------------------------------------
@@ -206,7 +129,7 @@ class PropertiesIn(BaseModel):
         extra="allow",
         json_schema_extra={
             "maxProperties": PROPERTY_KEYS_MAX,
-            "propertyNames": _KEY.json_schema(),
+            "propertyNames": PROPERTY_KEY.json_schema(),
         },
     )
     __pydantic_extra__: dict[str, PropertyValue] = Field(init=False)
@@ -227,7 +150,7 @@ class PropertiesIn(BaseModel):
                 raise refused(f"at most {PROPERTY_KEYS_MAX} keys")
             for key in raw:
                 try:
-                    _KEY.validate_python(key)
+                    PROPERTY_KEY.validate_python(key)
                 except ValidationError:
                     raise refused(
                         f"keys are 1..{PROPERTY_KEY_MAX} characters without U+0000"
@@ -296,16 +219,9 @@ class SetupTestUser(_Model):
 class TestOrderRequest(_Model):
     """A buyer's order in the CardTrader sandbox (development): one product, some units."""
 
-    product_id: StrictInt | None = Field(None, ge=1, description="Any product in stock if absent.")
-    quantity: StrictInt = Field(1, ge=1, le=100)
+    product_id: BigId | None = Field(None, description="Any product in stock if absent.")
+    quantity: Annotated[StrictInt, Field(ge=1, le=100), INTEGRAL] = 1
     test: StrictBool = Field(False, description="Send it as a `mode: test` event.")
-
-
-class TestOrderOut(BaseModel):
-    order_id: int | None
-    product_id: int | None
-    quantity: int | None
-    webhook_statuses: list[int | None]
 
 
 class WebhookEvent(BaseModel):
@@ -319,191 +235,6 @@ class WebhookEvent(BaseModel):
     time: StrictInt | StrictFloat = Field(description="Epoch seconds.")
     cause: Literal["order.create", "order.update", "order.destroy"]
     object_class: Any = None
-    object_id: Annotated[StrictInt, Field(ge=1, le=INT64_MAX)]
+    object_id: BigId
     mode: Literal["live", "test"] | MISSING = Field(MISSING, description="Defaults to live.")
     data: dict[str, Any] | None = Field(None, description="The order; `{}` for order.destroy.")
-
-
-# --- responses --------------------------------------------------------------------------------
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: Any = None
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
-    trace_id: str
-
-
-class Accepted(BaseModel):
-    status: Literal["accepted"]
-    task_id: str
-    user_id: UUID
-    message: str
-
-
-class ReconcileAccepted(Accepted):
-    blueprint_id: int | None
-    dry_run: bool = False
-
-
-class SyncStatusOut(BaseModel):
-    user_id: UUID
-    sync_status: Literal["idle", "initial_sync", "active", "error"]
-    last_sync_at: datetime | None
-    last_error: str | None
-
-
-class ProgressOut(BaseModel):
-    user_id: UUID
-    operation_id: str
-    status: Literal["pending", "completed", "failed"]
-    progress_percent: int
-    total_chunks: int
-    processed_chunks: int
-    total_products: int
-    processed: int
-    created: int
-    updated: int
-    skipped: int
-    unchanged: int
-    deleted: int
-    failed: int
-
-
-class TaskOut(BaseModel):
-    task_id: str
-    status: Literal["PENDING", "STARTED", "SUCCESS", "FAILURE", "RETRY"]
-    ready: bool
-    message: str
-
-
-class ItemOut(BaseModel):
-    id: int
-    blueprint_id: int
-    quantity: int
-    price_cents: int
-    properties: dict[str, Any]
-    external_stock_id: str | None
-    description: str | None
-    user_data_field: str | None
-    graded: bool | None
-    updated_at: datetime | None
-    card_name: str | None = Field(description="CardTrader's English card name (`name_en`).")
-    expansion_name: str | None = Field(description="The expansion's English name.")
-
-
-class InventoryOut(BaseModel):
-    user_id: UUID
-    items: list[ItemOut]
-    total: int
-
-
-class ItemUpdated(BaseModel):
-    item_id: int
-    status: Literal["updated"]
-    task_id: str | None
-    cardtrader_sync_queued: bool
-    external_stock_id: str | None
-
-
-class ItemDeleted(BaseModel):
-    item_id: int
-    status: Literal["deleted"]
-    task_id: str | None
-    cardtrader_sync_queued: bool
-
-
-class Purchased(BaseModel):
-    item_id: int
-    status: Literal["purchased"]
-    quantity_purchased: int
-    remaining_quantity: int
-    message: str
-    task_id: str
-    cardtrader_confirmed: bool = Field(description="CardTrader took the units in the request")
-    cardtrader_sync_queued: bool = Field(
-        description="CardTrader could not answer in time: its decrement follows (at most once)"
-    )
-
-
-class LedgerEntryOut(BaseModel):
-    delta: int
-    reason: str = Field(description="purchase, edit, order, order_restore, sync, correction")
-    operation_id: str
-    at: datetime
-    quantity_after: int | None
-
-
-class HistoryOut(BaseModel):
-    user_id: UUID
-    item_id: int
-    entries: list[LedgerEntryOut]
-
-
-class WebhookAck(BaseModel):
-    status: Literal["accepted"]
-    webhook_id: str
-    user_id: UUID
-    processing_time_ms: float
-
-
-class WebhookInstructions(BaseModel):
-    step_1: str
-    step_2: str
-    step_3: str
-    step_4: str
-
-
-class WebhookUrlOut(BaseModel):
-    user_id: UUID
-    webhook_url: str
-    instructions: WebhookInstructions
-    webhook_secret_configured: bool
-
-
-class SetupDone(BaseModel):
-    status: Literal["success"]
-    user_id: UUID
-    message: str
-    webhook_secret_configured: bool
-
-
-class CompositeIndexOut(BaseModel):
-    status: Literal["success", "skipped"]
-    message: str
-    index_name: str
-    columns: list[str]
-
-
-class DebugLogsOut(BaseModel):
-    records: list[dict[str, Any]]
-    count: int
-
-
-class Alive(BaseModel):
-    status: Literal["alive"]
-
-
-class DependencyState(BaseModel):
-    status: Literal["healthy", "unhealthy"]
-    message: str
-
-
-class ReadyOut(BaseModel):
-    model_config = ConfigDict(extra="allow")  # one DependencyState per dependency
-
-    status: Literal["healthy", "unhealthy"]
-
-
-class HealthOut(BaseModel):
-    status: Literal["healthy", "unhealthy"]
-    version: str
-    versions: dict[str, str]
-    environment: str
-    dependencies: dict[str, DependencyState]
-    details: dict[str, Any]
-    queue_depth: dict[str, int]

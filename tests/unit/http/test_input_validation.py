@@ -106,7 +106,7 @@ async def test_aliases_are_stored_in_cardtrader_spelling_and_other_keys_kept(api
         {"purchaseQuantity": None},
         {"purchaseQuantity": True},
         {"purchaseQuantity": 2**31},
-        {"quantity": 1.0},
+        {"quantity": 1.5},
         {"purchaseQuantity": 1, "quantity": 1},
         {"purchaseQuantity": 1, "note": "gift"},
     ],

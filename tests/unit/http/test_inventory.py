@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from brx_app.http.schemas import (
+from brx_app.http.responses import (
     HistoryOut,
     InventoryOut,
     ItemDeleted,

@@ -10,7 +10,7 @@ from dependency_injector import providers
 from falcon.testing import ASGIConductor
 
 from brx_app.http import create_app
-from brx_app.http.schemas import ErrorBody
+from brx_app.http.responses import ErrorBody
 from brx_domain.ports import RateDecision
 from tests.unit.http.conftest import Api, build_api
 

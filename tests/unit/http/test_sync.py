@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from brx_app.http.schemas import Accepted, ProgressOut, ReconcileAccepted, SyncStatusOut, TaskOut
+from brx_app.http.responses import Accepted, ProgressOut, ReconcileAccepted, SyncStatusOut, TaskOut
 from tests.unit.http.conftest import Api
 
 

@@ -21,7 +21,8 @@ from brx_app.http.io import read_json
 from brx_app.http.middleware import PUBLIC
 from brx_app.http.openapi import Op, Route
 from brx_app.http.resources.webhooks import WEBHOOK_PATH
-from brx_app.http.schemas import TestOrderOut, TestOrderRequest
+from brx_app.http.responses import TestOrderOut
+from brx_app.http.schemas import TestOrderRequest
 from brx_domain.usecases import Ports
 from brx_domain.usecases.sync import get_status
 
