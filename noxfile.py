@@ -66,10 +66,11 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def deploy(session: nox.Session) -> None:
     """Deployment files: the tests that parse them against the code, plus the Kubernetes schemas
-    (kubernetes-validate), the ECS API model (botocore, from `aws`) and promtool (Debian's
-    `prometheus` package, unpacked into the session, never installed as a service)."""
+    (kubernetes-validate), the Compose Specification (check-jsonschema's copy), the ECS API model
+    (botocore, from `aws`) and promtool (Debian's `prometheus` package, unpacked into the
+    session, never installed as a service)."""
     _install(session, "test", "aws")
-    session.install("kubernetes-validate>=1.30")
+    session.install("kubernetes-validate>=1.30", "check-jsonschema>=0.29")  # k8s, compose-spec
     env = {}
     promtool = _promtool(session)
     if promtool:

@@ -14,6 +14,7 @@ import sys
 import sysconfig
 import time
 from collections.abc import Callable
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,18 @@ def test_the_catalogue_account_script_is_sourced_not_executed() -> None:
     script = ROOT / "deploy" / "mysql-init" / "02-readonly-user.sh"
     assert not os.access(script, os.X_OK), "the entrypoint only sources non-executable scripts"
     assert "GRANT SELECT ON" in script.read_text()
+
+
+def test_the_compose_file_follows_the_compose_specification() -> None:
+    vendored = pytest.importorskip(
+        "check_jsonschema.builtin_schemas.vendor", reason="check-jsonschema: `nox -s deploy`"
+    )
+    import jsonschema  # check-jsonschema's dependency
+
+    schema = json.loads((files(vendored) / "compose-spec.json").read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(_compose())]
+    assert not errors, errors
 
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
