@@ -86,11 +86,15 @@ class InventoryRepository(Protocol):
         operation_id: str,
         now: datetime,
         dry_run: bool = False,
+        hold_since: datetime | None = None,
     ) -> UpsertCounts:
         """Set-based import of one chunk keyed by (user, blueprint, external id).
 
         Rows that would not change are not rewritten and count as `unchanged`; every quantity
         change gets a ledger entry (reason `sync`, this operation). `dry_run` only counts.
+        With `hold_since`, existing items `brx_domain.holds` holds since then keep their
+        quantity (their other fields are imported), counted in `held`; the rule is evaluated
+        after the chunk's existing rows are locked, so no local change slips in between.
         """
         ...
 

@@ -190,6 +190,7 @@ class UpsertCounts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    held: int = 0  # existing items whose local quantity was kept (`brx_domain.holds`)
 
     @property
     def total(self) -> int:
@@ -200,6 +201,7 @@ class UpsertCounts:
             self.created + other.created,
             self.updated + other.updated,
             self.unchanged + other.unchanged,
+            self.held + other.held,
         )
 
 

@@ -3,6 +3,7 @@ define a `uow_factory` fixture returning a `UnitOfWorkFactory` over a clean stor
 
 from tests.contracts.deliveries import *  # noqa: F403
 from tests.contracts.fixtures import fresh_user, other_user
+from tests.contracts.holds import *  # noqa: F403
 from tests.contracts.inventory import *  # noqa: F403
 from tests.contracts.listing import *  # noqa: F403
 from tests.contracts.records import *  # noqa: F403

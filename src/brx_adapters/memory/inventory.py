@@ -14,10 +14,18 @@ from datetime import datetime
 from uuid import UUID
 
 from brx_adapters.memory.store import ItemKey, Journal
+from brx_domain import holds
 from brx_domain.errors import Conflict, InvalidInput
 from brx_domain.inventory import InventoryItem, LedgerEntry, StockReason
 from brx_domain.listing import InventoryQuery
-from brx_domain.sync import RemoteProduct, UpsertCounts, differs, names_after
+from brx_domain.sync import (
+    OperationStatus,
+    OperationType,
+    RemoteProduct,
+    UpsertCounts,
+    differs,
+    names_after,
+)
 
 
 def _key(item: InventoryItem) -> ItemKey | None:
@@ -142,14 +150,22 @@ class MemoryInventoryRepository:
         operation_id: str,
         now: datetime,
         dry_run: bool = False,
+        hold_since: datetime | None = None,
     ) -> UpsertCounts:
         latest = {(p.blueprint_id, p.external_stock_id): p for p in products}  # last copy wins
         keys: dict[ItemKey, int] = self._j.read("item_keys")
-        created = updated = unchanged = 0
+        existing = [
+            self._items()[keys[(user_id, *key)]] for key in latest if (user_id, *key) in keys
+        ]
+        held = self._held(user_id, existing, hold_since)
+        created = updated = unchanged = held_count = 0
         entries: builtins.list[LedgerEntry] = []
         for (blueprint_id, external_id), product in latest.items():
             item_id = keys.get((user_id, blueprint_id, external_id))
             current = self._items().get(item_id) if item_id is not None else None
+            if current is not None and current.id in held and current.quantity != product.quantity:
+                held_count += 1
+                product = replace(product, quantity=current.quantity)
             if current is not None and not differs(current, product):
                 unchanged += 1
                 continue
@@ -162,7 +178,30 @@ class MemoryInventoryRepository:
                 entries += [entry] if entry else []
         if entries:
             self._j.write("ledger").extend(entries)
-        return UpsertCounts(created, updated, unchanged)
+        return UpsertCounts(created, updated, unchanged, held_count)
+
+    def _held(
+        self, user_id: UUID, existing: builtins.list[InventoryItem], since: datetime | None
+    ) -> set[int]:
+        if since is None or not existing:
+            return set()
+        mine = [op for op in self._j.read("operations").values() if op.user_id == user_id]
+        deliveries = self._j.read("webhooks")
+        orders = self._j.read("orders")
+        order_products: set[str] = set()
+        for op in mine:
+            if op.status is OperationStatus.PENDING and op.operation_type is OperationType.WEBHOOK:
+                delivery = deliveries.get((user_id, op.metadata["job"]["args"]["delivery_id"]))
+                if delivery is not None:
+                    record = orders.get((user_id, int(delivery.body["object_id"])))
+                    order_products |= holds.order_products(delivery.body, record)
+        return holds.held_items(
+            existing,
+            since=since,
+            ledger=[e for e in self._j.read("ledger") if e.user_id == user_id],
+            operations=mine,
+            pending_order_products=order_products,
+        )
 
     async def _import(
         self,

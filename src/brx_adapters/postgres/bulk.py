@@ -133,6 +133,54 @@ _LOCK_EXISTING = text(
     """  # noqa: S608 (module constants only)
 )
 
+# `brx_domain.holds`, set-based: the chunk's existing items whose quantity must stay local get
+# their local quantity written into the stage, so the upsert leaves it (and writes no `sync`
+# entry). Runs after `_LOCK_EXISTING`: a purchase, edit or order applied from here on waits for
+# this transaction and comes after it. Per chunk: one index probe per staged row (as the
+# upsert), one per existing item into its ledger, and one pass over the user's open or recent
+# operations and stored-but-unapplied order webhooks (both few).
+_JOB_ARGS = "o.operation_metadata -> 'job' -> 'args'"
+_HOLD = text(
+    f"""
+    WITH pushes AS (
+        SELECT {_JOB_ARGS} ->> 'item_id' AS item_id,
+               {_JOB_ARGS} ->> 'external_stock_id' AS product
+        FROM sync_operations o
+        WHERE o.user_id = :user_id AND o.operation_type <> 'webhook'
+          AND (o.status = 'pending' OR o.completed_at >= :since)
+    ),
+    orders AS (
+        SELECT d.body, (d.body ->> 'object_id')::BIGINT AS order_id
+        FROM sync_operations o
+        JOIN webhook_deliveries d
+          ON d.user_id = o.user_id AND d.delivery_id = {_JOB_ARGS} ->> 'delivery_id'
+        WHERE o.user_id = :user_id AND o.operation_type = 'webhook' AND o.status = 'pending'
+    ),
+    order_products AS (
+        SELECT line ->> 'product_id' AS product
+        FROM orders, jsonb_array_elements(CASE
+            WHEN jsonb_typeof(orders.body -> 'data' -> 'order_items') = 'array'
+            THEN orders.body -> 'data' -> 'order_items' ELSE '[]'::JSONB END) AS line
+        UNION
+        SELECT jsonb_object_keys(r.taken)
+        FROM orders JOIN order_stock r
+          ON r.user_id = :user_id AND r.order_id = orders.order_id
+    ),
+    held AS (
+        SELECT s.ctid AS row, i.quantity
+        FROM {STAGE} s {_EXISTING}
+        WHERE i.id IS NOT NULL AND s.quantity IS DISTINCT FROM i.quantity AND (
+            EXISTS (SELECT 1 FROM stock_ledger l
+                    WHERE l.user_id = :user_id AND l.item_id = i.id
+                      AND l.created_at >= :since AND l.reason <> 'sync')
+            OR CAST(i.id AS TEXT) IN (SELECT item_id FROM pushes WHERE item_id IS NOT NULL)
+            OR s.external_stock_id IN (SELECT product FROM pushes WHERE product IS NOT NULL)
+            OR s.external_stock_id IN (SELECT product FROM order_products))
+    )
+    UPDATE {STAGE} s SET quantity = held.quantity FROM held WHERE s.ctid = held.row
+    """  # noqa: S608 (module constants only; values are bound parameters)
+)
+
 _DRY_RUN = text(
     f"""
     SELECT count(*) FILTER (WHERE i.id IS NULL) AS created,
@@ -199,21 +247,28 @@ async def upsert_products(
     operation_id: str,
     now: datetime,
     dry_run: bool = False,
+    hold_since: datetime | None = None,
 ) -> UpsertCounts:
-    """Import one chunk; a product listed twice in it counts (and is stored) once."""
+    """Import one chunk; a product listed twice in it counts (and is stored) once. With
+    `hold_since`, items `brx_domain.holds` holds keep their quantity (counted in `held`)."""
     if not products:
         return UpsertCounts()
     records = stage_records(products)
     await copy_to_stage(conn, records)
+    if not dry_run:
+        await conn.execute(_LOCK_EXISTING, {"user_id": user_id})
+    held = 0
+    if hold_since is not None:
+        hold = {"user_id": user_id, "since": hold_since}
+        held = (await conn.execute(_HOLD, hold)).rowcount
     if dry_run:
         result = await conn.execute(_DRY_RUN, {"user_id": user_id})
     else:
-        await conn.execute(_LOCK_EXISTING, {"user_id": user_id})
         params = {"user_id": user_id, "now": now, "operation_id": operation_id}
         result = await conn.execute(_UPSERT, params)
     created, updated = result.one()
     created, updated = int(created), int(updated)
-    return UpsertCounts(created, updated, len(records) - created - updated)
+    return UpsertCounts(created, updated, len(records) - created - updated, held)
 
 
 async def absent_item_ids(

@@ -161,10 +161,12 @@ class PostgresInventoryRepository:
         operation_id: str,
         now: datetime,
         dry_run: bool = False,
+        hold_since: datetime | None = None,
     ) -> UpsertCounts:
         return await bulk.upsert_products(
-            self._conn, user_id, products, operation_id=operation_id, now=now, dry_run=dry_run
-        )
+            self._conn, user_id, products, operation_id=operation_id, now=now, dry_run=dry_run,
+            hold_since=hold_since,
+        )  # fmt: skip
 
     async def absent_item_ids(
         self,

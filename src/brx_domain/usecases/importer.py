@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 
 from brx_domain.errors import SyncInProgress
+from brx_domain.holds import hold_since
 from brx_domain.ports import ProductExport
 from brx_domain.sync import (
     OperationType,
@@ -45,9 +47,17 @@ async def ensure_latest_bulk_sync(ports: Ports, operation: SyncOperation) -> Non
 
 class Importer:
     def __init__(
-        self, ports: Ports, operation: SyncOperation, options: ImportOptions, export: ProductExport
+        self,
+        ports: Ports,
+        operation: SyncOperation,
+        options: ImportOptions,
+        export: ProductExport,
+        *,
+        export_started: datetime,
     ) -> None:
         self.ports, self.operation, self.options, self.export = ports, operation, options, export
+        self.hold_since = hold_since(export_started)
+        self.held = 0
         self.progress = SyncProgress()
         self.seen: set[str] = set()
         self.skipped_examples: list[int] = []
@@ -114,8 +124,10 @@ class Importer:
                 operation_id=self.operation.operation_id,
                 now=self.ports.clock.now(),
                 dry_run=self.options.dry_run,
+                hold_since=self.hold_since,
             )
             await uow.commit()
+        self.held += counts.held
         return counts
 
     async def _remove_vanished(self) -> int:

@@ -154,13 +154,15 @@ async def _import(
 ) -> Mapping[str, Any]:
     await ensure_latest_bulk_sync(ports, operation)
     market: Marketplace = await marketplace_for(ports, operation)
+    started = ports.clock.now()  # before CardTrader's picture is taken: `brx_domain.holds`
     export = await market.export_products(blueprint_id=options.blueprint_id)
-    importer = Importer(ports, operation, options, export)
+    importer = Importer(ports, operation, options, export, export_started=started)
     progress = await importer.run()
     return {
         "progress": progress.to_dict(),
         "skipped_examples": importer.skipped_examples,
         "dry_run": options.dry_run,
+        "held": importer.held,  # kept at their local quantity; the next reconciliation looks
     }
 
 
