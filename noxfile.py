@@ -31,6 +31,15 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def reliability(session: nox.Session) -> None:
+    """The service as deployed under races, faults and hostile input (tests/reliability, left
+    out of `tests`); a full run rewrites docs/reliability.md with what it measured."""
+    _install(session, "test")
+    report = [] if session.posargs else ["--reliability-report", "docs/reliability.md"]
+    session.run("pytest", "-q", "tests/reliability", *report, *session.posargs)
+
+
+@nox.session
 def unit(session: nox.Session) -> None:
     _install(session, "test")
     session.run("pytest", "-q", "tests/unit", *session.posargs)

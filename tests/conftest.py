@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,7 +21,19 @@ pytest_plugins = [
     "tests.integration.fixtures_sandbox",
     "tests.integration.fixtures_mysql",
     "tests.integration.fixtures_stack",
+    "tests.reliability.report",
 ]
+
+RELIABILITY = Path(__file__).parent / "reliability"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/reliability (minutes of faults on the whole stack) runs only when named on the
+    command line, as `nox -s reliability` does; `pytest tests` leaves it out."""
+    if collection_path != RELIABILITY:
+        return None
+    named = (Path(arg.split("::")[0]).resolve() for arg in config.args)
+    return not any(path == RELIABILITY or RELIABILITY in path.parents for path in named)
 
 
 def _free_port() -> int:
