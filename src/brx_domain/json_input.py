@@ -9,10 +9,19 @@ as `InvalidInput` naming the place, before anything is stored."""
 from __future__ import annotations
 
 import json
+import re
+from itertools import accumulate
 from typing import Any
 
 from brx_domain.errors import InvalidInput
 from brx_domain.limits import JSON_DEPTH_MAX
+
+
+# Only escapes can put U+0000 or a surrogate into a decoded string (raw control characters and
+# encoded surrogates are invalid JSON / UTF-8), so a body without them needs no string walk.
+_RISKY_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 def _no_constants(name: str) -> Any:
@@ -29,8 +38,18 @@ def decode_object(body: bytes, max_depth: int = JSON_DEPTH_MAX) -> dict[str, Any
         raise InvalidInput("body", "is not valid JSON") from None
     if not isinstance(value, dict):
         raise InvalidInput("body", "must be a JSON object")
-    check_tree(value, max_depth)
+    if _RISKY_ESCAPE.search(body) or _too_deep(body, max_depth):
+        check_tree(value, max_depth)  # finds and names the place
     return value
+
+
+def _too_deep(body: bytes, max_depth: int) -> bool:
+    """Whether a valid JSON text nests deeper than `max_depth`, from its brackets outside
+    strings; a body with few brackets is not even scanned."""
+    if body.count(b"[") + body.count(b"{") <= max_depth:
+        return False
+    brackets = _BRACKET.findall(_STRING.sub(b'""', body))
+    return max(accumulate(1 if b in (b"[", b"{") else -1 for b in brackets)) > max_depth
 
 
 def check_tree(value: Any, max_depth: int = JSON_DEPTH_MAX) -> None:
