@@ -3,8 +3,9 @@ never wait behind bulk syncs. Jobs are thin: they run `brx_app.jobs` with the po
 `ctx` and follow the one retry rule (`brx_domain.retry`): a transient failure is retried with
 capped exponential backoff until the queue's time horizon, anything else gives up at once
 (the operation then ends `failed` with its reason). arq's own count of tries never decides,
-so deferring a job while CardTrader's circuit is open costs it nothing. Crons re-send lost
-jobs from the outbox, free jobs orphaned by a killed worker, and queue the periodic
+so deferring a job while CardTrader's circuit is open costs it nothing. Each run logs one
+JSON line (job, operation, user, outcome, duration). Crons re-send lost jobs from the outbox,
+free jobs orphaned by a killed worker, purge old webhook deliveries, and queue the periodic
 reconciliation."""
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -21,13 +21,15 @@ from typing import Any
 from arq.connections import RedisSettings
 from arq.cron import cron
 from arq.worker import Function, Retry, Worker, func
-from redis.exceptions import RedisError
 
 from brx_adapters.queue.leases import lease, reap
 from brx_app.jobs import give_up_job, run_job
-from brx_domain.retry import RetryRule, backoff
+from brx_domain.retry import RetryRule
 from brx_domain.usecases.common import JobName, Ports, QueueName, requeue_pending
-from brx_domain.usecases.periodic import request_periodic_reconciliations
+from brx_domain.usecases.periodic import (
+    purge_old_webhook_deliveries,
+    request_periodic_reconciliations,
+)
 
 log = logging.getLogger("brx.worker")
 
@@ -54,9 +56,7 @@ LONG_JOBS = {JobName.BULK_SYNC, JobName.RECONCILE}
 LONG_TIMEOUT = 3 * 3600  # a 250k-product export under CardTrader's limits, with margin
 SHORT_TIMEOUT = 10 * 60  # one push or webhook, including the client's own retries
 REAP_SECONDS = {0, 10, 20, 30, 40, 50}  # a killed worker's job waits ~15 s at most
-SHUTDOWN_GRACE = 25.0  # under Kubernetes' default 30 s terminationGracePeriodSeconds
-RECONNECT_CAP = 10.0  # longest wait between attempts to reach a lost Redis
-_REDIS_LOST = (RedisError, OSError, asyncio.TimeoutError)
+PURGE_MINUTE = 17  # the hourly purge of old webhook deliveries runs at hh:17:17
 
 
 def parse_queues(text: str) -> list[QueueName]:
@@ -74,6 +74,28 @@ def _seconds_since_enqueued(ctx: dict[str, Any]) -> float:
     return 0.0 if enqueued is None else max(0.0, time.time() - enqueued.timestamp())
 
 
+async def _log_job(
+    ports: Ports, name: JobName, operation_id: str, outcome: str, started: float, job_try: int
+) -> None:
+    """One JSON line per job run: which operation and user, what became of it, how long."""
+    fields: dict[str, Any] = {
+        "job": name.value,
+        "operation_id": operation_id,
+        "outcome": outcome,
+        "job_try": job_try,
+        "duration_ms": round((time.monotonic() - started) * 1000, 1),
+    }
+    with contextlib.suppress(Exception):  # the log line must never fail the job
+        async with ports.uow() as uow:
+            operation = await uow.operations.get(operation_id)
+        if operation is not None:
+            fields["user_id"] = str(operation.user_id)
+            fields["status"] = operation.status.value
+            if operation.metadata.get("request_id"):
+                fields["request_id"] = str(operation.metadata["request_id"])
+    log.info("job %s %s: %s", name.value, operation_id, outcome, extra=fields)
+
+
 def job_function(
     name: JobName, *, retry: RetryRule, namespace: str = "", running: set[str] | None = None
 ) -> Function:
@@ -83,10 +105,16 @@ def job_function(
     async def job(ctx: dict[str, Any], *, operation_id: str, **_: Any) -> str:
         ports: Ports = ctx["ports"]
         running.add(operation_id)
+        started, outcome = time.monotonic(), "error"
         try:
-            return await attempt(ctx, ports, operation_id)
+            outcome = await attempt(ctx, ports, operation_id)
+        except Retry:
+            outcome = "retry"
+            raise
         finally:
             running.discard(operation_id)
+            await _log_job(ports, name, operation_id, outcome, started, int(ctx["job_try"]))
+        return outcome
 
     async def attempt(ctx: dict[str, Any], ports: Ports, operation_id: str) -> str:
         async with lease(ctx["redis"], ctx["job_id"], namespace=namespace):
@@ -160,6 +188,10 @@ class Lifecycle:
         """Once a minute: re-send pending operations whose enqueue was lost (the outbox)."""
         return await requeue_pending(ctx["ports"])
 
+    async def purge(self, ctx: dict[str, Any]) -> int:
+        """Hourly: forget webhook deliveries older than WEBHOOK_MAX_AGE_SECONDS."""
+        return await purge_old_webhook_deliveries(ctx["ports"])
+
     async def periodic(self, ctx: dict[str, Any]) -> int:
         queued = await request_periodic_reconciliations(
             ctx["ports"], every_minutes=self.periodic_minutes
@@ -192,6 +224,8 @@ def build_workers(
                               run_at_startup=True))  # fmt: skip
             crons.append(cron(lifecycle.leased(lifecycle.reap), name="brx_reap",
                               second=REAP_SECONDS))  # fmt: skip
+            crons.append(cron(lifecycle.leased(lifecycle.purge), name="brx_purge_webhooks",
+                              minute=PURGE_MINUTE, second=PURGE_MINUTE))  # fmt: skip
             if lifecycle.periodic_minutes > 0:
                 crons.append(cron(lifecycle.leased(lifecycle.periodic), name="brx_periodic_sync"))
         worker = Worker(
@@ -211,86 +245,3 @@ def build_workers(
         lifecycle.in_progress[worker.queue_name] = worker.in_progress_timeout_s
         workers.append(worker)
     return workers
-
-
-async def serve(
-    workers: Sequence[Worker],
-    lifecycle: Lifecycle,
-    *,
-    burst: bool = False,
-    grace: float = SHUTDOWN_GRACE,
-) -> None:
-    """Run the workers until SIGTERM/SIGINT (or, in burst mode, until the queues are empty),
-    then stop taking jobs, let running ones finish for `grace` seconds, and cancel the rest:
-    arq puts a cancelled job back in its queue and the next worker runs it again."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    mains = [asyncio.create_task(_keep_running(worker, lifecycle, stop)) for worker in workers]
-    stopper = asyncio.create_task(stop.wait())
-    try:
-        while not stop.is_set() and any(not m.done() for m in mains):
-            running: set[asyncio.Task[Any]] = {m for m in mains if not m.done()}
-            await asyncio.wait(running | {stopper}, return_when=asyncio.FIRST_COMPLETED)
-            for main in mains:
-                if main.done() and not main.cancelled() and main.exception() is not None:
-                    raise RuntimeError("an arq worker stopped unexpectedly") from main.exception()
-    finally:
-        stopper.cancel()
-        for main in mains:
-            main.cancel()
-        await asyncio.gather(*mains, return_exceptions=True)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        await _shut_down(workers, lifecycle, grace)
-
-
-async def _keep_running(worker: Worker, lifecycle: Lifecycle, stop: asyncio.Event) -> None:
-    """The worker's main loop, run again whenever Redis goes away: log, wait (the one backoff,
-    up to `RECONNECT_CAP`), reconnect. Jobs already running carry on meanwhile; on reconnect
-    `Lifecycle.startup` re-sends what the outbox accepted during the outage. Anything but a
-    lost Redis still stops the process (a bug is not waited out)."""
-    lost = 0
-    while not stop.is_set():
-        started = time.monotonic()
-        try:
-            await worker.main()
-            return  # burst mode: the queue is empty
-        except _REDIS_LOST as exc:
-            lost = 1 if time.monotonic() - started > RECONNECT_CAP else lost + 1
-            delay = backoff(lost, base=0.5, cap=RECONNECT_CAP)
-            log.warning(
-                "Redis unreachable (%s); worker of %s reconnects in %.1f s",
-                type(exc).__name__, worker.queue_name, delay,
-                extra={"queue": worker.queue_name, "reconnect_in": round(delay, 1)},
-            )  # fmt: skip
-            lifecycle.lost_redis = True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-
-
-async def _shut_down(workers: Sequence[Worker], lifecycle: Lifecycle, grace: float) -> None:
-    for worker in workers:
-        worker.allow_pick_jobs = False
-    running = [t for w in workers for t in w.tasks.values() if not t.done()]
-    if running:
-        await asyncio.wait(running, timeout=grace)
-    for worker in workers:
-        _forget_finished(worker)
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker.close()
-    if lifecycle.close is not None:
-        await lifecycle.close()
-        lifecycle.close = None
-
-
-def _forget_finished(worker: Worker) -> None:
-    """Drop finished job tasks before arq's `close` gathers them: one that could not record
-    its result while Redis was away would re-raise that there (its operation row is the truth,
-    and the reaper or the outbox settles the queue entry)."""
-    for job_id, task in list(worker.tasks.items()):
-        if task.done():
-            del worker.tasks[job_id]
-            if not task.cancelled() and task.exception() is not None:
-                log.warning("job %s could not be recorded in Redis: %r", job_id, task.exception())

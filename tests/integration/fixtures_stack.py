@@ -18,7 +18,8 @@ from cryptography.fernet import Fernet
 
 from brx_app.config import load_config
 from brx_app.container import build_container
-from brx_app.worker import Lifecycle, build_workers, serve
+from brx_app.worker import Lifecycle, build_workers
+from brx_app.worker_run import serve
 from brx_domain.retry import RetryRule
 from brx_domain.sync import SyncOperation, SyncStatus
 from brx_domain.usecases.common import Ports, QueueName

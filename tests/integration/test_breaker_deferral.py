@@ -24,7 +24,8 @@ from brx_adapters.memory import MemoryCatalogue, MemoryRateLimiter
 from brx_adapters.postgres import PostgresProductLocks, PostgresUnitOfWorkFactory
 from brx_adapters.queue import ArqTaskQueue
 from brx_adapters.system import SystemClock, UuidIds
-from brx_app.worker import Lifecycle, build_workers, serve
+from brx_app.worker import Lifecycle, build_workers
+from brx_app.worker_run import serve
 from brx_domain.inventory import ItemPatch
 from brx_domain.retry import RetryRule
 from brx_domain.sync import OperationStatus, SyncOperation

@@ -20,7 +20,8 @@ from brx_adapters.memory import MemoryMarketplaceGateway
 from brx_adapters.queue.leases import reap
 from brx_app.config import load_config
 from brx_app.container import Container, build_container
-from brx_app.worker import Lifecycle, build_workers, serve
+from brx_app.worker import Lifecycle, build_workers
+from brx_app.worker_run import serve
 from brx_domain.errors import MarketplaceUnavailable
 from brx_domain.inventory import ItemPatch
 from brx_domain.ports import TaskQueue

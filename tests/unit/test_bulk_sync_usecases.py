@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from brx_app.http.present import task_state
 from brx_domain.errors import MarketplaceUnauthorized, NotFound, SyncInProgress
 from brx_domain.sync import OperationStatus, RemoteProduct, SyncStatus
-from brx_domain.usecases.operations import task_state
 from brx_domain.usecases.sync import (
     fail_bulk_sync,
     get_status,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from brx_app.http.present import task_state
 from brx_domain.errors import MarketplaceOutcomeUnknown, MarketplaceUnavailable
 from brx_domain.inventory import InventoryItem, ItemPatch
 from brx_domain.sync import OperationStatus
 from brx_domain.usecases.inventory import delete_item, update_item
-from brx_domain.usecases.operations import task_state
 from brx_domain.usecases.purchases import Purchase, purchase_item
 from tests.unit.world import World
 

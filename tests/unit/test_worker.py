@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from arq.worker import Retry
 
+from brx_app.http.present import task_state
 from brx_app.jobs import JOBS, give_up_job, run_job
 from brx_app.worker import ARQ_MAX_TRIES, PLANS, job_function, parse_queues
 from brx_domain.errors import DependencyUnavailable, MarketplaceUnavailable, MarketplaceValidation
 from brx_domain.inventory import ItemPatch
+from brx_domain.ports import WebhookDelivery
 from brx_domain.retry import RetryRule
 from brx_domain.sync import OperationStatus, OperationType, SyncStatus
 from brx_domain.usecases.common import JobName, QueueName
 from brx_domain.usecases.inventory import update_item
-from brx_domain.usecases.operations import task_state
-from brx_domain.usecases.periodic import request_periodic_reconciliations
+from brx_domain.usecases.periodic import (
+    purge_old_webhook_deliveries,
+    request_periodic_reconciliations,
+)
 from brx_domain.usecases.sync import start_bulk_sync
 from tests.unit.world import World
 
@@ -192,3 +197,37 @@ async def test_periodic_reconciliation_is_off_at_zero_minutes(world: World) -> N
 
     assert queued == []
     assert len(world.queue.enqueued) == 1
+
+
+async def test_each_job_run_logs_one_line_with_its_operation_user_outcome_and_duration(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    task_id = await _queued_update(world)
+
+    with caplog.at_level(logging.INFO, logger="brx.worker"):
+        await job_function(JobName.PUSH_UPDATE, retry=RULE).coroutine(
+            _ctx(world, task_id), operation_id=task_id
+        )
+
+    (line,) = [r for r in caplog.records if getattr(r, "operation_id", None) == task_id]
+    assert (line.job, line.outcome, line.status) == ("push_update", "done", "completed")  # type: ignore[attr-defined]
+    assert line.user_id == str(world.user_id)  # type: ignore[attr-defined]
+    assert line.duration_ms >= 0  # type: ignore[attr-defined]
+
+
+async def test_webhook_deliveries_older_than_the_window_are_purged(world: World) -> None:
+    now = world.clock.now()
+    max_age = world.ports.settings.webhook_max_age_seconds
+    async with world.ports.uow() as uow:
+        for delivery_id, age in (("old", max_age + 60), ("fresh", max_age - 60)):
+            received = now - timedelta(seconds=age)
+            delivery = WebhookDelivery(delivery_id, world.user_id, received, {}, "live")
+            await uow.webhooks.add_if_new(delivery)
+        await uow.commit()
+
+    purged = await purge_old_webhook_deliveries(world.ports)
+
+    async with world.ports.uow() as uow:
+        kept = [await uow.webhooks.get(world.user_id, d) for d in ("old", "fresh")]
+    assert purged == 1
+    assert kept[0] is None and kept[1] is not None

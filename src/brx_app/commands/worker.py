@@ -48,7 +48,8 @@ async def _main(config: AppConfig, queues: list[QueueName], *, burst: bool) -> N
     from arq.connections import RedisSettings
 
     from brx_app.container import build_container
-    from brx_app.worker import Lifecycle, build_workers, serve
+    from brx_app.worker import Lifecycle, build_workers
+    from brx_app.worker_run import serve
 
     assert config.redis_url is not None
     container = build_container(config)

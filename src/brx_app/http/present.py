@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from brx_domain.inventory import InventoryItem, LedgerEntry
-from brx_domain.sync import SyncOperation, UserSyncSettings
+from brx_domain.sync import OperationStatus, SyncOperation, UserSyncSettings
 
 
 def _time(value: datetime | None) -> str | None:
@@ -72,3 +72,20 @@ def accepted_json(operation: SyncOperation, user_id: UUID, message: str) -> dict
         "user_id": str(user_id),
         "message": message,
     }
+
+
+TASK_STATES = {OperationStatus.COMPLETED: "SUCCESS", OperationStatus.FAILED: "FAILURE"}
+
+
+def task_state(operation: SyncOperation) -> tuple[str, bool, str]:
+    """(status, ready, message) in the vocabulary of the /task endpoint (Celery's words, which
+    the seed's clients know; the domain says pending / completed / failed and `retrying`)."""
+    meta = operation.metadata
+    if operation.status in TASK_STATES:
+        message = str(meta.get("error") or "Task completed successfully")
+        return TASK_STATES[operation.status], True, message
+    if meta.get("retrying"):
+        return "RETRY", False, f"Retrying after: {meta.get('last_error')}"
+    if meta.get("started_at"):
+        return "STARTED", False, "Task is currently running"
+    return "PENDING", False, "Task is waiting to run"

@@ -96,19 +96,3 @@ async def marketplace_for(ports: Ports, operation: SyncOperation) -> Marketplace
     async with ports.uow() as uow:
         settings = await settings_of(uow, operation.user_id)
     return ports.marketplace.for_token(ports.cipher.decrypt(settings.cardtrader_token_encrypted))
-
-
-TASK_STATES = {OperationStatus.COMPLETED: "SUCCESS", OperationStatus.FAILED: "FAILURE"}
-
-
-def task_state(operation: SyncOperation) -> tuple[str, bool, str]:
-    """(status, ready, message) in the vocabulary of the /task endpoint."""
-    meta = operation.metadata
-    if operation.status in TASK_STATES:
-        message = str(meta.get("error") or "Task completed successfully")
-        return TASK_STATES[operation.status], True, message
-    if meta.get("retrying"):
-        return "RETRY", False, f"Retrying after: {meta.get('last_error')}"
-    if meta.get("started_at"):
-        return "STARTED", False, "Task is currently running"
-    return "PENDING", False, "Task is waiting to run"

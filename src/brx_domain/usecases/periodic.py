@@ -1,7 +1,9 @@
-"""The periodic reconciliation: every `active` user is reconciled from CardTrader once per
-interval, catching whatever a webhook missed. Run from a once-a-minute cron: it only queues
-the users whose last periodic run is older than the interval, so several workers, restarts or
-a slow queue never pile up runs."""
+"""The worker's periodic work. The periodic reconciliation: every `active` user is reconciled
+from CardTrader once per interval, catching whatever a webhook missed. Run from a once-a-minute
+cron: it only queues the users whose last periodic run is older than the interval, so several
+workers, restarts or a slow queue never pile up runs. And the purge of stored webhook
+deliveries older than the freshness window: past it a replay is refused by its timestamp, so
+the stored id no longer guards anything."""
 
 from __future__ import annotations
 
@@ -29,3 +31,12 @@ async def request_periodic_reconciliations(ports: Ports, *, every_minutes: int) 
         await request_reconciliation(ports, user_id, periodic=True)
         queued.append(user_id)
     return queued
+
+
+async def purge_old_webhook_deliveries(ports: Ports) -> int:
+    """Delete deliveries received more than `webhook_max_age_seconds` ago; returns how many."""
+    cutoff = ports.clock.now() - timedelta(seconds=ports.settings.webhook_max_age_seconds)
+    async with ports.uow() as uow:
+        purged = await uow.webhooks.purge_older_than(cutoff)
+        await uow.commit()
+    return purged

@@ -8,10 +8,9 @@ import falcon
 import falcon.asgi
 
 from brx_app.http.io import query
-from brx_app.http.present import accepted_json, progress_json, status_json
+from brx_app.http.present import accepted_json, progress_json, status_json, task_state
 from brx_app.http.schemas import ReconcileQuery, StartQuery
 from brx_domain.usecases import Ports
-from brx_domain.usecases.operations import task_state
 from brx_domain.usecases.sync import (
     get_status,
     get_task,
