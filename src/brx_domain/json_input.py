@@ -16,7 +16,6 @@ from typing import Any
 from brx_domain.errors import InvalidInput
 from brx_domain.limits import JSON_DEPTH_MAX
 
-
 # Only escapes can put U+0000 or a surrogate into a decoded string (raw control characters and
 # encoded surrogates are invalid JSON / UTF-8), so a body without them needs no string walk.
 _RISKY_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
