@@ -1,4 +1,5 @@
-"""Runs every `benchmarks/bench_*.py` (or those named on the command line).
+"""Runs every `benchmarks/bench_*.py` but the long ones in ON_REQUEST (or those named on the
+command line, by any part of their name).
 
 Each module has `main() -> None` (or an async `main`) that prints its own figures, including a
 ratio to a raw ceiling measured in the same run, so results compare across machines.
@@ -14,12 +15,15 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
+ON_REQUEST = ("bench_million",)  # long runs: only when named (`nox -s bench -- million`)
 
 
 def main(names: list[str]) -> int:
     modules = sorted(HERE.glob("bench_*.py"))
     if names:
         modules = [m for m in modules if any(n in m.stem for n in names)]
+    else:
+        modules = [m for m in modules if m.stem not in ON_REQUEST]
     failures = 0
     for path in modules:
         spec = importlib.util.spec_from_file_location(path.stem, path)

@@ -257,6 +257,12 @@ class UnitOfWork(Protocol):
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
 
+    def prepare_import(self, products: Sequence[RemoteProduct]) -> Sequence[RemoteProduct]:
+        """A chunk encoded for `InventoryRepository.upsert_products` ahead of its unit of work
+        (CPU only, no I/O), so an import can encode one chunk while the previous one is being
+        written; pass the result, not the input, to `upsert_products`."""
+        ...
+
 
 # --- CardTrader ---------------------------------------------------------------------------------
 

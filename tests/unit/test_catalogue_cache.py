@@ -43,11 +43,16 @@ def test_a_zero_ttl_cache_remembers_nothing() -> None:
 
 
 def test_lookup_is_one_statement_over_every_table() -> None:
-    sql = lookup_sql(("cards_prints", "pk_prints"), 2)
+    sql = lookup_sql(("cards_prints", "pk_prints"), [16, 17])
 
     assert sql.count("SELECT") == 2
     assert sql.count(" UNION ") == 1
-    assert sql.count("%s") == 4
+    assert sql.count("IN (16, 17)") == 2
+
+
+def test_only_integers_reach_the_lookup_text() -> None:
+    with pytest.raises(ValueError):
+        lookup_sql(("cards_prints",), ["1) OR (1=1"])  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize("name", ["cards`; DROP TABLE x", "", "1abc", "a b"])

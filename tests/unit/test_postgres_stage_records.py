@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from brx_adapters.postgres.bulk import stage_records
+from brx_adapters.postgres.bulk import StagedProducts, stage_records
 from brx_domain.inventory import Properties
 from brx_domain.sync import RemoteProduct
 
@@ -33,3 +33,11 @@ def test_a_product_listed_twice_gives_one_record_with_the_last_copy() -> None:
     records = stage_records([first, last])
 
     assert [(r[1], r[2]) for r in records] == [("1", 5)]
+
+
+def test_a_chunk_prepared_ahead_is_the_same_chunk_with_its_records_built() -> None:
+    products = [RemoteProduct(i, 16, i, 100 * i) for i in (1, 2, 1)]
+
+    staged = StagedProducts(products)
+
+    assert list(staged) == products and staged.records == stage_records(products)

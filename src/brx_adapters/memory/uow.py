@@ -8,6 +8,7 @@ unit of work on the same store inside one (it would wait for itself).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
@@ -28,6 +29,7 @@ from brx_domain.ports import (
     UnitOfWork,
     WebhookRepository,
 )
+from brx_domain.sync import RemoteProduct
 
 
 class MemoryUnitOfWork:
@@ -86,6 +88,10 @@ class MemoryUnitOfWorkFactory:
 
     def __call__(self) -> UnitOfWork:
         return MemoryUnitOfWork(self.store)
+
+    def prepare_import(self, products: Sequence[RemoteProduct]) -> Sequence[RemoteProduct]:
+        """Nothing to encode in memory."""
+        return products
 
 
 __all__ = ["MemoryUnitOfWork", "MemoryUnitOfWorkFactory"]

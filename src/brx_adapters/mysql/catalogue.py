@@ -23,11 +23,13 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
 _DRIVER_ERRORS = (aiomysql.Error, OSError, asyncio.TimeoutError)
 
 
-def lookup_sql(tables: Sequence[str], count: int) -> str:
-    """`SELECT cardtrader_id ... UNION ...` with `count` placeholders per table."""
-    marks = ", ".join(["%s"] * count)
+def lookup_sql(tables: Sequence[str], ids: Sequence[int]) -> str:
+    """`SELECT cardtrader_id ... UNION ...` with the ids written as integer literals: `int()`
+    lets nothing else into the text, and the driver no longer escapes every id once per table
+    (20,000 calls per 5,000-product chunk over four tables, a third of the lookup's time)."""
+    literals = ", ".join(str(int(i)) for i in ids)
     return " UNION ".join(
-        f"SELECT cardtrader_id FROM `{table}` WHERE cardtrader_id IN ({marks})"  # noqa: S608
+        f"SELECT cardtrader_id FROM `{table}` WHERE cardtrader_id IN ({literals})"  # noqa: S608
         for table in tables
     )
 
@@ -98,7 +100,7 @@ class MySqlCatalogue:
 
     async def ping(self) -> None:
         """Raises `DependencyUnavailable` when the catalogue does not answer."""
-        await self._query("SELECT 1", [])
+        await self._query("SELECT 1")
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -110,16 +112,15 @@ class MySqlCatalogue:
         found: set[int] = set()
         for start in range(0, len(ids), MAX_IDS_PER_QUERY):
             batch = ids[start : start + MAX_IDS_PER_QUERY]
-            sql = lookup_sql(self.tables, len(batch))
-            rows = await self._query(sql, batch * len(self.tables))
+            rows = await self._query(lookup_sql(self.tables, batch))
             found.update(int(row[0]) for row in rows if row[0] is not None)
         return found
 
-    async def _query(self, sql: str, params: list[int]) -> list[tuple[Any, ...]]:
+    async def _query(self, sql: str) -> list[tuple[Any, ...]]:
         try:
             pool = await self._pool_or_create()
             async with pool.acquire() as conn, conn.cursor() as cursor:
-                await cursor.execute(sql, params or None)
+                await cursor.execute(sql)
                 rows: list[tuple[Any, ...]] = list(await cursor.fetchall())
         except _DRIVER_ERRORS as exc:
             raise DependencyUnavailable(

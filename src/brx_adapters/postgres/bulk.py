@@ -224,6 +224,14 @@ def stage_records(products: Sequence[RemoteProduct]) -> list[tuple[Any, ...]]:
     return list(latest.values())
 
 
+class StagedProducts(list[RemoteProduct]):
+    """A chunk and its COPY records, built once ahead of the write (`prepare_import`)."""
+
+    def __init__(self, products: Sequence[RemoteProduct]) -> None:
+        super().__init__(products)
+        self.records = stage_records(products)
+
+
 async def copy_to_stage(conn: AsyncConnection, records: list[tuple[Any, ...]]) -> None:
     """COPY through the driver connection of this very transaction (binary, one round trip)."""
     await conn.execute(_CREATE_STAGE)  # also starts the transaction before the raw COPY
@@ -253,7 +261,7 @@ async def upsert_products(
     `hold_since`, items `brx_domain.holds` holds keep their quantity (counted in `held`)."""
     if not products:
         return UpsertCounts()
-    records = stage_records(products)
+    records = products.records if isinstance(products, StagedProducts) else stage_records(products)
     await copy_to_stage(conn, records)
     if not dry_run:
         await conn.execute(_LOCK_EXISTING, {"user_id": user_id})

@@ -7,11 +7,13 @@ commit) leaves the database as it found it.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from brx_adapters.postgres import bulk
 from brx_adapters.postgres.errors import translate, translated
 from brx_adapters.postgres.inventory import PostgresInventoryRepository
 from brx_adapters.postgres.orders import PostgresOrderStockRepository, PostgresWebhookRepository
@@ -22,6 +24,7 @@ from brx_adapters.postgres.repositories import (
 )
 from brx_domain.errors import DependencyUnavailable
 from brx_domain.ports import UnitOfWork
+from brx_domain.sync import RemoteProduct
 
 
 class PostgresUnitOfWork:
@@ -101,3 +104,7 @@ class PostgresUnitOfWorkFactory:
 
     def __call__(self) -> UnitOfWork:
         return PostgresUnitOfWork(self._engine)
+
+    def prepare_import(self, products: Sequence[RemoteProduct]) -> Sequence[RemoteProduct]:
+        """The chunk with its COPY records built (bulk.StagedProducts)."""
+        return bulk.StagedProducts(products)

@@ -3,13 +3,15 @@ filter each through the catalogue, upsert it set-based, write progress, then rem
 CardTrader no longer lists (behind the deletion guard).
 
 Reading the export (CPU in this process) and writing a chunk (the database's work) overlap:
-one chunk is written while the next is parsed and looked up in the catalogue, so on a small
-machine both cores work. At most two chunks are held at once, whatever the export's size.
+one chunk is written while the next is parsed, looked up in the catalogue and encoded for the
+store (`UnitOfWorkFactory.prepare_import`), so on a small machine both cores work. At most
+two chunks are held at once, whatever the export's size.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,7 +81,7 @@ class Importer:
                 writing.cancel()
                 await asyncio.gather(writing, return_exceptions=True)
         if chunk or self.progress.processed_chunks == 0:
-            await self._write(chunk, await self._known(chunk))
+            await self._write(*await self._prepare(chunk))
         deleted = await self._remove_vanished()
         self.progress = self.progress.finished(deleted=deleted, chunk_size=size)
         await self._refresh_statistics()
@@ -89,25 +91,29 @@ class Importer:
     async def _hand_over(
         self, chunk: list[RemoteProduct], previous: asyncio.Task[None] | None
     ) -> asyncio.Task[None]:
-        """Look the chunk up in the catalogue while the previous one is still being written
-        (the lookup is off the chain of writes), then start writing it once that one is done."""
-        known = await self._known(chunk)
+        """Filter the chunk through the catalogue and encode it while the previous one is
+        still being written (both off the chain of writes), then start writing it once that
+        one is done."""
+        staged, skipped = await self._prepare(chunk)
         if previous is not None:
             await previous
-        return asyncio.create_task(self._write(chunk, known))
+        return asyncio.create_task(self._write(staged, skipped))
 
-    async def _known(self, chunk: list[RemoteProduct]) -> set[int]:
-        return await self.ports.catalogue.known({p.blueprint_id for p in chunk})
-
-    async def _write(self, chunk: list[RemoteProduct], known: set[int]) -> None:
+    async def _prepare(self, chunk: list[RemoteProduct]) -> tuple[Sequence[RemoteProduct], int]:
+        """What of the chunk the catalogue knows, encoded for the write; and how many it
+        skipped. A skipped product still exists on CardTrader: its local copy, if any, is
+        kept (it counts as seen)."""
+        known = await self.ports.catalogue.known({p.blueprint_id for p in chunk})
         kept = [p for p in chunk if p.blueprint_id in known]
         skipped = len(chunk) - len(kept)
         room = self.ports.settings.skipped_examples - len(self.skipped_examples)
         if skipped and room > 0:
             self.skipped_examples += [p.id for p in chunk if p.blueprint_id not in known][:room]
-        # a skipped product still exists on CardTrader: its local copy, if any, is kept
         self.seen.update(p.external_stock_id for p in chunk)
-        counts = await self._upsert(kept) if kept else UpsertCounts()
+        return (self.ports.uow.prepare_import(kept) if kept else kept), skipped
+
+    async def _write(self, staged: Sequence[RemoteProduct], skipped: int) -> None:
+        counts = await self._upsert(staged) if staged else UpsertCounts()
         self.progress = self.progress.plus(
             counts,
             skipped=skipped,
@@ -116,7 +122,7 @@ class Importer:
         )
         await self._save_progress()
 
-    async def _upsert(self, kept: list[RemoteProduct]) -> UpsertCounts:
+    async def _upsert(self, kept: Sequence[RemoteProduct]) -> UpsertCounts:
         async with self.ports.uow() as uow:
             counts = await uow.items.upsert_products(
                 self.operation.user_id,
