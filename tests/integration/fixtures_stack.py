@@ -134,6 +134,7 @@ async def stack_factory(
             "CARDTRADER_API_BASE_URL": sandbox.base_url,
             "FERNET_KEY": Fernet.generate_key().decode(),
             "SYNC_CHUNK_SIZE": str(chunk_size), "BRX_QUEUE_NAMESPACE": redis_prefix,
+            "WORKER_METRICS_PORT": "0",  # worker processes of parallel runs share this host
             **(env or {}),
         }  # fmt: skip
         container = build_container(load_config(**settings))
