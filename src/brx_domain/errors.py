@@ -74,12 +74,6 @@ class SyncInProgress(Conflict):
     code = "sync_in_progress"
 
 
-class IllegalTransition(Conflict):
-    """A sync-status change the state machine does not allow."""
-
-    code = "illegal_transition"
-
-
 class DeletionGuardTripped(Conflict):
     """A sync would delete more of the inventory than the guard allows without `force`."""
 

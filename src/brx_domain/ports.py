@@ -76,8 +76,6 @@ class InventoryRepository(Protocol):
         delta really applied, or None if no item has that CardTrader id."""
         ...
 
-    async def set_quantity(self, user_id: UUID, item_id: int, quantity: int) -> None: ...
-
     async def upsert_products(
         self,
         user_id: UUID,

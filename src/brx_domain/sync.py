@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from brx_domain.errors import DeletionGuardTripped, IllegalTransition
+from brx_domain.errors import DeletionGuardTripped
 from brx_domain.inventory import InventoryItem, Properties
 
 
@@ -38,12 +38,6 @@ def can_transition(current: SyncStatus, target: SyncStatus, *, force: bool = Fal
 def sources_for(target: SyncStatus, *, force: bool = False) -> frozenset[SyncStatus]:
     """Every status from which `target` may be reached (for compare-and-set updates)."""
     return frozenset(s for s in SyncStatus if can_transition(s, target, force=force))
-
-
-def transition(current: SyncStatus, target: SyncStatus, *, force: bool = False) -> SyncStatus:
-    if not can_transition(current, target, force=force):
-        raise IllegalTransition(f"sync status cannot go from {current.value} to {target.value}")
-    return target
 
 
 @dataclass(frozen=True)

@@ -165,20 +165,6 @@ async def test_adjust_by_external_id_clamps_at_zero_and_reports_the_applied_delt
     assert unknown is None
 
 
-async def test_set_quantity_overwrites_the_quantity(
-    uow_factory: UnitOfWorkFactory, fresh_user: UUID
-) -> None:
-    (item,) = await add_items(uow_factory, new_item(fresh_user, quantity=3))
-
-    async with uow_factory() as uow:
-        await uow.items.set_quantity(fresh_user, item.id, 0)
-        await uow.commit()
-    async with uow_factory() as uow:
-        found = await uow.items.get(fresh_user, item.id)
-
-    assert found is not None and found.quantity == 0
-
-
 async def test_absent_item_ids_lists_listed_items_cardtrader_no_longer_has(
     uow_factory: UnitOfWorkFactory, fresh_user: UUID
 ) -> None:

@@ -183,26 +183,6 @@ async def test_a_large_export_is_streamed_to_its_exact_total(
     assert len(ids) == export.expected_total == 5000
 
 
-async def test_bulk_update_polls_its_job_within_one_request_per_second(
-    sandbox_factory: Any, clients: Callable[[Any], Client]
-) -> None:
-    sandbox = sandbox_factory(products=30, tokens=["bulk-token"], seed=11)
-    market = clients(sandbox).market()
-    products = [p async for p in await market.export_products()]
-    updates = [
-        (p.id, ProductDraft(p.blueprint_id, p.quantity + 1, p.price_cents, p.properties))
-        for p in products[:5]
-    ]
-
-    result = await market.bulk_update([*updates, (1, draft())])
-    summary = await control(sandbox, "GET", "requests",
-                            params={"summary": 1, "token": sandbox.token})  # fmt: skip
-
-    assert result.state == "completed" and len(result.failed) == 1
-    assert result.failed[0].index == 5 and result.failed[0].errors
-    assert summary["max_jobs_in_1s"] <= 1
-
-
 async def test_rate_limit_keys_in_redis_never_contain_the_token(
     sandbox_factory: Any, clients: Callable[[Any], Client], redis_prefix: str
 ) -> None:

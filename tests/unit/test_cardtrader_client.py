@@ -229,16 +229,6 @@ async def test_waiting_for_a_rate_limit_token_is_bounded() -> None:
     assert h.server.requests == []
 
 
-async def test_job_polls_spend_a_token_of_the_jobs_bucket_and_of_the_overall_one() -> None:
-    h = harness([product(1)])
-
-    await h.gateway.for_token(TOKEN).bulk_destroy([1])
-
-    buckets = [key.rsplit(":", 1)[1] for key in h.limiter.keys]
-    assert buckets.count("jobs") == h.server.count(r"GET /jobs/.+")
-    assert buckets.count("all") == len(h.server.requests)
-
-
 async def test_an_unknown_status_is_a_plain_marketplace_error() -> None:
     h = harness()
     h.server.faults.append(Fault("GET /info", "409"))

@@ -16,7 +16,7 @@ from brx_domain.errors import (
     MarketplaceUnavailable,
     MarketplaceValidation,
 )
-from tests.unit.test_cardtrader_fakes import TOKEN, harness, product
+from tests.unit.test_cardtrader_fakes import product
 
 
 @pytest.mark.parametrize(
@@ -149,35 +149,6 @@ def test_a_failed_probe_opens_the_breaker_for_another_cool_down() -> None:
     breaker.record_failure()
 
     assert breaker.state == "open" and breaker.retry_in() == 10
-
-
-async def test_orders_are_read_into_domain_orders_with_their_lines() -> None:
-    order = {
-        "id": 733733,
-        "state": "paid",
-        "via_cardtrader_zero": False,
-        "order_items": [
-            {"product_id": 1, "blueprint_id": 16, "quantity": 2, "hub_pending_order_id": None}
-        ],
-    }
-    h = harness()
-    h.server.route = lambda request: (  # type: ignore[method-assign]
-        httpx.Response(200, json=[order])
-        if request.url.path.endswith("/orders")
-        else httpx.Response(200, json=order)
-    )
-    market = h.gateway.for_token(TOKEN)
-
-    listed = await market.orders(state="paid", from_="2024-01-01", limit=50)
-    single = await market.order(733733)
-
-    assert listed == [single] and single.lines[0].quantity == 2
-    assert h.server.requests[0].url.params["from"] == "2024-01-01"
-
-
-async def test_an_unknown_order_filter_is_a_programming_error() -> None:
-    with pytest.raises(ValueError):
-        await harness().gateway.for_token(TOKEN).orders(colour="blue")
 
 
 @pytest.mark.parametrize("graded", [None, 0, 1, False, True])

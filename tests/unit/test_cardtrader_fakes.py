@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from brx_adapters.cardtrader import CardTraderGateway, JobPolling, RetryPolicy
+from brx_adapters.cardtrader import CardTraderGateway, RetryPolicy
 from brx_domain.ports import RateDecision
 
 BASE = "https://ct.test/api/v2"
@@ -273,7 +273,6 @@ def harness(
         policy=policy or RetryPolicy(),
         breaker_threshold=threshold,
         breaker_cooldown=30.0,
-        job_polling=JobPolling(interval=1.0, timeout=30.0, sleep=clock.sleep, clock=clock),
         sleep=clock.sleep,
         clock=clock,
     )

@@ -1,5 +1,5 @@
 """Non-idempotent writes (create, increment) are applied at most once, even when an answer
-is lost; bulk jobs are polled to the end and surface per-item errors."""
+is lost."""
 
 from __future__ import annotations
 
@@ -120,25 +120,3 @@ async def test_find_product_reads_one_product_of_the_blueprint() -> None:
 
     assert found is not None and found.quantity == 7
     assert missing is None
-
-
-async def test_bulk_update_polls_the_job_and_reports_each_items_error() -> None:
-    h = harness([product(1)])
-
-    result = await h.gateway.for_token(TOKEN).bulk_update([(1, draft(3)), (99, draft(1))])
-
-    assert result.state == "completed" and result.stats == {"ok": 1, "warning": 0, "error": 1}
-    assert [(i.index, i.errors) for i in result.failed] == [(1, {"id": ["Product not found"]})]
-    assert h.clock.sleeps.count(1.0) >= 1  # waited between polls
-
-
-async def test_bulk_create_and_destroy_wrap_their_items_as_cardtrader_expects() -> None:
-    h = harness([product(1)])
-    market = h.gateway.for_token(TOKEN)
-
-    await market.bulk_create([draft(1)])
-    await market.bulk_destroy([1])
-
-    bodies = [json.loads(r.content) for r in h.server.requests if r.method == "POST"]
-    assert bodies[0]["products"][0]["blueprint_id"] == 16
-    assert bodies[1] == {"products": [{"id": 1}]}

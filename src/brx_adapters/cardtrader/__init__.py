@@ -3,7 +3,6 @@
 from brx_adapters.cardtrader.client import CardTraderMarketplace
 from brx_adapters.cardtrader.export import StreamedExport
 from brx_adapters.cardtrader.gateway import CardTraderGateway, token_key
-from brx_adapters.cardtrader.jobs import JobItem, JobPolling, JobResult
 from brx_adapters.cardtrader.policy import CircuitBreaker, Limit, RetryPolicy
 from brx_adapters.cardtrader.transport import CircuitOpen, OutcomeUnknown
 
@@ -12,9 +11,6 @@ __all__ = [
     "CardTraderMarketplace",
     "CircuitBreaker",
     "CircuitOpen",
-    "JobItem",
-    "JobPolling",
-    "JobResult",
     "Limit",
     "OutcomeUnknown",
     "RetryPolicy",

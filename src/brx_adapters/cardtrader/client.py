@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from brx_adapters.cardtrader import jobs, orders
 from brx_adapters.cardtrader.codec import (
     UnexpectedAnswer,
     draft_payload,
@@ -19,7 +18,6 @@ from brx_adapters.cardtrader.export import StreamedExport, download_export
 from brx_adapters.cardtrader.transport import Channel, OutcomeUnknown
 from brx_domain.errors import MarketplaceNotFound, MarketplaceUnavailable
 from brx_domain.inventory import Properties
-from brx_domain.orders import Order
 from brx_domain.ports import MarketplaceInfo, ProductDraft
 from brx_domain.sync import RemoteProduct
 
@@ -27,14 +25,12 @@ SETTLE_ROUNDS = 3  # re-read / re-send rounds for a write whose outcome stays un
 
 
 class CardTraderMarketplace:
-    """The port's calls plus bulk jobs and orders. Non-idempotent writes are never sent twice
+    """The port's calls. Non-idempotent writes are never sent twice
     blindly: an increment's unknown outcome goes back to the caller (`brx_domain.writes`
     settles it), a create's is settled here by re-reading the blueprint's products."""
 
-    def __init__(
-        self, channel: Channel, *, export_timeout: httpx.Timeout, job_poll: jobs.JobPolling
-    ) -> None:
-        self._channel, self._export_timeout, self._job_poll = channel, export_timeout, job_poll
+    def __init__(self, channel: Channel, *, export_timeout: httpx.Timeout) -> None:
+        self._channel, self._export_timeout = channel, export_timeout
 
     async def info(self) -> MarketplaceInfo:
         body = await self._channel.send("GET", "/info", "/info", json_body)
@@ -142,28 +138,6 @@ class CardTraderMarketplace:
             if product.id == product_id:
                 found = product
         return found
-
-    # --- beyond the port ---------------------------------------------------------------------
-
-    async def bulk_create(self, drafts: Sequence[ProductDraft]) -> jobs.JobResult:
-        """Not retried when the outcome is unknown (it would list everything twice)."""
-        items = [draft_payload(d) for d in drafts]
-        return await jobs.run(self._channel, "bulk_create", items, self._job_poll, idempotent=False)
-
-    async def bulk_update(self, updates: Sequence[tuple[int, ProductDraft]]) -> jobs.JobResult:
-        items = [{"id": pid, **draft_payload(d)} for pid, d in updates]
-        return await jobs.run(self._channel, "bulk_update", items, self._job_poll)
-
-    async def bulk_destroy(self, product_ids: Sequence[int]) -> jobs.JobResult:
-        items = [{"id": pid} for pid in product_ids]
-        return await jobs.run(self._channel, "bulk_destroy", items, self._job_poll)
-
-    async def orders(self, **filters: Any) -> list[Order]:
-        """`GET /orders` with CardTrader's filters (page, limit, from, to, state, order_as ...)."""
-        return await orders.list_orders(self._channel, filters)
-
-    async def order(self, order_id: int) -> Order:
-        return await orders.get_order(self._channel, order_id)
 
 
 def _identity(properties: Properties, price_cents: int) -> tuple[dict[str, Any], int]:

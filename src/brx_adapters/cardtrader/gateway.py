@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from brx_adapters.cardtrader.client import CardTraderMarketplace
-from brx_adapters.cardtrader.jobs import JobPolling
 from brx_adapters.cardtrader.policy import CircuitBreaker, RetryPolicy
 from brx_adapters.cardtrader.transport import Channel, Observer, WaitObserver
 from brx_domain.ports import RateLimiter
@@ -39,7 +38,6 @@ class CardTraderGateway:
         breaker_threshold: int = 5,
         breaker_cooldown: float = 30.0,
         export_timeout: httpx.Timeout = EXPORT_TIMEOUT,
-        job_polling: JobPolling | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -48,7 +46,6 @@ class CardTraderGateway:
         self._on_wait = on_wait
         self._threshold, self._cooldown = breaker_threshold, breaker_cooldown
         self._export_timeout = export_timeout
-        self._polling = job_polling or JobPolling(sleep=sleep, clock=clock)
         self._sleep, self._clock = sleep, clock
         self._breakers: dict[str, CircuitBreaker] = {}
 
@@ -74,6 +71,4 @@ class CardTraderGateway:
             sleep=self._sleep,
             clock=self._clock,
         )
-        return CardTraderMarketplace(
-            channel, export_timeout=self._export_timeout, job_poll=self._polling
-        )
+        return CardTraderMarketplace(channel, export_timeout=self._export_timeout)

@@ -135,13 +135,6 @@ class MemoryInventoryRepository:
         self._put(after)
         return after, after.quantity - item.quantity
 
-    async def set_quantity(self, user_id: UUID, item_id: int, quantity: int) -> None:
-        item = await self.get(user_id, item_id)
-        if item is not None:
-            after = replace(item, quantity=quantity, updated_at=self._now())
-            _check_non_negative(after)
-            self._put(after)
-
     async def upsert_products(
         self,
         user_id: UUID,

@@ -146,13 +146,6 @@ class PostgresInventoryRepository:
         row = result.mappings().first()
         return None if row is None else (item_from_row(row), int(row["applied"]))
 
-    async def set_quantity(self, user_id: UUID, item_id: int, quantity: int) -> None:
-        await self._conn.execute(
-            update(items)
-            .where(items.c.user_id == user_id, items.c.id == item_id)
-            .values(quantity=quantity, updated_at=func.now())
-        )
-
     async def upsert_products(
         self,
         user_id: UUID,

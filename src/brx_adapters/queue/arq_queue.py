@@ -34,11 +34,6 @@ return 1
 """
 
 
-def queue_names(namespace: str = "") -> list[str]:
-    """The Redis keys of the queues (a namespace keeps test runs apart on a shared server)."""
-    return [namespace + name.value for name in QueueName]
-
-
 class ArqTaskQueue:
     """Enqueues `job(operation_id=...)`: the job reads everything else from its operation row."""
 
