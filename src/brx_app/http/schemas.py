@@ -219,7 +219,7 @@ class SetupTestUser(_Model):
 class TestOrderRequest(_Model):
     """A buyer's order in the CardTrader sandbox (development): one product, some units."""
 
-    product_id: BigId | None = Field(None, description="Any product in stock if absent.")
+    product_id: BigId | MISSING = Field(MISSING, description="Any product in stock if absent.")
     quantity: Annotated[StrictInt, Field(ge=1, le=100), INTEGRAL] = 1
     test: StrictBool = Field(False, description="Send it as a `mode: test` event.")
 

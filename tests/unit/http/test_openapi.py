@@ -57,3 +57,40 @@ async def test_every_schema_reference_resolves(api: Api) -> None:
     assert refs
     assert all(ref.removeprefix("#/components/schemas/") in schemas for ref in refs)
     assert "ErrorBody" in schemas and "ItemUpdate" in schemas
+
+
+def _nulls(node: Any, components: dict[str, Any], seen: set[str], where: str) -> list[str]:
+    """Where a schema admits null (a `null` type or a `null` default), following $refs."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            name = ref.rsplit("/", 1)[-1]
+            if name not in seen:
+                seen.add(name)
+                found += _nulls(components[name], components, seen, name)
+        if node.get("type") == "null" or ("default" in node and node["default"] is None):
+            found.append(where)
+        for key, child in node.items():
+            found += _nulls(child, components, seen, f"{where}.{key}")
+    elif isinstance(node, list):
+        for child in node:
+            found += _nulls(child, components, seen, where)
+    return found
+
+
+async def test_no_request_field_admits_null(api: Api) -> None:
+    """Optional request fields are `T | MISSING`: left out, never null (CardTrader's webhook
+    envelope, which the service does not design, is the one exception)."""
+    document = (await api.conductor.simulate_get("/openapi.json")).json
+    components = document["components"]["schemas"]
+    found: list[str] = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            for param in operation["parameters"]:
+                found += _nulls(param["schema"], components, set(), f"{where} {param['name']}")
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body and body["schema"]["$ref"] != "#/components/schemas/WebhookEvent":
+                found += _nulls(body["schema"], components, set(), where)
+    assert found == []

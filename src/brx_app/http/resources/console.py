@@ -15,6 +15,7 @@ from uuid import UUID
 import falcon
 import falcon.asgi
 import httpx
+from pydantic import MISSING
 
 from brx_app.http.errors import ApiError
 from brx_app.http.io import read_json
@@ -99,7 +100,7 @@ class TestOrder:
             "token": self.ports.cipher.decrypt(settings.cardtrader_token_encrypted),
             "webhook_url": self.base + WEBHOOK_PATH.format(user_id=user_id),
         }
-        if body.product_id is not None:
+        if body.product_id is not MISSING:
             order["product_id"] = body.product_id
         self.http = self.http or httpx.AsyncClient(timeout=10.0)
         try:
