@@ -19,6 +19,9 @@ class BrokenUnitOfWork:
     def __call__(self) -> Any:
         raise RuntimeError("connection to postgres://admin:hunter2@db failed")
 
+    def prepare_import(self, products: Any) -> Any:
+        return products
+
 
 class DownLimiter:
     async def try_acquire(self, key: str, capacity: int, per_seconds: float) -> RateDecision:
