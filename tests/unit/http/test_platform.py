@@ -16,6 +16,8 @@ from tests.unit.http.conftest import Api, build_api
 
 
 class BrokenUnitOfWork:
+    """A `UnitOfWorkFactory` (the container checks the port) whose database is unreachable."""
+
     def __call__(self) -> Any:
         raise RuntimeError("connection to postgres://admin:hunter2@db failed")
 
