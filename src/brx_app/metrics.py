@@ -91,6 +91,12 @@ SYNC_ITEMS = Counter(
 WEBHOOKS = Counter(
     "brx_webhooks_total", "Webhook deliveries by outcome", ["outcome"], registry=REGISTRY
 )
+PUSH_FAILURES = Counter(
+    "brx_push_failures_total",
+    "Pushes to CardTrader that ended failed after their last retry",
+    ["kind"],
+    registry=REGISTRY,
+)
 QUEUE_DEPTH = Gauge(
     "brx_queue_depth", "Jobs waiting per queue (sampled at scrape)", ["queue"], registry=REGISTRY
 )

@@ -5,8 +5,8 @@ capped exponential backoff until the queue's time horizon, anything else gives u
 (the operation then ends `failed` with its reason). arq's own count of tries never decides,
 so deferring a job while CardTrader's circuit is open costs it nothing. Each run logs one
 JSON line (job, operation, user, outcome, duration). Crons re-send lost jobs from the outbox,
-free jobs orphaned by a killed worker, purge old webhook deliveries, and queue the periodic
-reconciliation."""
+free jobs orphaned by a killed worker, purge old webhook deliveries and expired idempotency
+keys, and queue the periodic reconciliation."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from brx_adapters.queue.leases import lease, reap
 from brx_app.jobs import give_up_job, run_job
 from brx_domain.retry import RetryRule
 from brx_domain.usecases.common import JobName, Ports, QueueName, requeue_pending
+from brx_domain.usecases.idempotency import purge_expired_keys
 from brx_domain.usecases.periodic import (
     purge_old_webhook_deliveries,
     request_periodic_reconciliations,
@@ -56,7 +57,7 @@ LONG_JOBS = {JobName.BULK_SYNC, JobName.RECONCILE}
 LONG_TIMEOUT = 3 * 3600  # a 250k-product export under CardTrader's limits, with margin
 SHORT_TIMEOUT = 10 * 60  # one push or webhook, including the client's own retries
 REAP_SECONDS = {0, 10, 20, 30, 40, 50}  # a killed worker's job waits ~15 s at most
-PURGE_MINUTE = 17  # the hourly purge of old webhook deliveries runs at hh:17:17
+PURGE_MINUTE = 17  # the hourly purge (old deliveries, expired idempotency keys): hh:17:17
 
 
 def parse_queues(text: str) -> list[QueueName]:
@@ -189,8 +190,10 @@ class Lifecycle:
         return await requeue_pending(ctx["ports"])
 
     async def purge(self, ctx: dict[str, Any]) -> int:
-        """Hourly: forget webhook deliveries older than WEBHOOK_MAX_AGE_SECONDS."""
-        return await purge_old_webhook_deliveries(ctx["ports"])
+        """Hourly: forget webhook deliveries older than WEBHOOK_MAX_AGE_SECONDS and idempotency
+        keys whose 24 hours are over; returns how many rows went."""
+        ports = ctx["ports"]
+        return await purge_old_webhook_deliveries(ports) + await purge_expired_keys(ports)
 
     async def periodic(self, ctx: dict[str, Any]) -> int:
         queued = await request_periodic_reconciliations(
@@ -224,7 +227,7 @@ def build_workers(
                               run_at_startup=True))  # fmt: skip
             crons.append(cron(lifecycle.leased(lifecycle.reap), name="brx_reap",
                               second=REAP_SECONDS))  # fmt: skip
-            crons.append(cron(lifecycle.leased(lifecycle.purge), name="brx_purge_webhooks",
+            crons.append(cron(lifecycle.leased(lifecycle.purge), name="brx_purge",
                               minute=PURGE_MINUTE, second=PURGE_MINUTE))  # fmt: skip
             if lifecycle.periodic_minutes > 0:
                 crons.append(cron(lifecycle.leased(lifecycle.periodic), name="brx_periodic_sync"))

@@ -74,6 +74,13 @@ class SyncInProgress(Conflict):
     code = "sync_in_progress"
 
 
+class NotConnected(Conflict):
+    """The user disconnected their CardTrader account: nothing is sent to CardTrader until
+    they connect again."""
+
+    code = "not_connected"
+
+
 class DeletionGuardTripped(Conflict):
     """A sync would delete more of the inventory than the guard allows without `force`."""
 

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 from uuid import UUID
 
+from brx_domain.idempotency import IdempotencyRecord, StoredAnswer
 from brx_domain.inventory import InventoryItem, LedgerEntry, Properties
 from brx_domain.listing import InventoryQuery
 from brx_domain.orders import OrderStockRecord
@@ -187,6 +188,19 @@ class OperationRepository(Protocol):
         `external_stock_id`) that are still pending or completed at or after `since`."""
         ...
 
+    async def list(
+        self,
+        user_id: UUID,
+        *,
+        status: OperationStatus | None = None,
+        operation_type: OperationType | None = None,
+        limit: int,
+        offset: int,
+    ) -> tuple[builtins.list[SyncOperation], int]:
+        """One page of the user's operations, newest first (creation time, then insertion
+        order), optionally of one status and type, and how many match in all."""
+        ...
+
 
 @dataclass(frozen=True)
 class WebhookDelivery:
@@ -215,6 +229,37 @@ class OrderStockRepository(Protocol):
     async def save(self, user_id: UUID, record: OrderStockRecord) -> None: ...
 
 
+class IdempotencyRepository(Protocol):
+    """Claimed `Idempotency-Key`s and their first answers, per user."""
+
+    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Store `record` (no answer yet) unless a live record (`expires_at` after
+        `record.created_at`) holds its key. None when claimed; else the record holding it.
+        Two concurrent claims of one key: exactly one gets None."""
+        ...
+
+    async def complete(self, user_id: UUID, key: str, answer: StoredAnswer) -> None:
+        """Record the first answer of a claimed key."""
+        ...
+
+    async def release(self, user_id: UUID, key: str, fingerprint: str) -> None:
+        """Drop a claim that has no answer (its request changed nothing), so the key can be
+        used again; an answered record, or another request's claim, is left alone."""
+        ...
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete records whose lifetime ended; returns how many."""
+        ...
+
+
+class ErasureRepository(Protocol):
+    async def erase_user(self, user_id: UUID) -> dict[str, int]:
+        """Delete everything stored for the user (settings with its token and secret, items,
+        ledger, operations, webhook deliveries, order stock records, idempotency keys);
+        returns the rows removed per kind."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """An async context manager around one transaction; rolls back unless committed."""
 
@@ -236,6 +281,12 @@ class UnitOfWork(Protocol):
 
     @property
     def orders(self) -> OrderStockRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+
+    @property
+    def erasure(self) -> ErasureRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -409,7 +460,9 @@ class IdSource(Protocol):
 __all__ = [
     "BlueprintCatalogue",
     "Clock",
+    "ErasureRepository",
     "IdSource",
+    "IdempotencyRepository",
     "InventoryRepository",
     "LedgerRepository",
     "Marketplace",

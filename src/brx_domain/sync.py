@@ -50,6 +50,12 @@ class UserSyncSettings:
     last_error: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    disconnected_at: datetime | None = None  # set by a disconnect; None while connected
+
+    @property
+    def connected(self) -> bool:
+        """A disconnected user's webhooks are refused and nothing is sent to CardTrader."""
+        return self.disconnected_at is None
 
 
 class OperationType(enum.StrEnum):

@@ -60,7 +60,8 @@ def _validator(path: str, method: str) -> Any:
 
 def _refused_as_input(response: Any) -> bool:
     if response.status_code == 422:
-        return True
+        # a generated Idempotency-Key reused with another body is a business refusal
+        return bool(response.json()["error"]["code"] != "idempotency_key_reused")
     return response.status_code == 400 and response.json()["error"]["code"] == "invalid_input"
 
 

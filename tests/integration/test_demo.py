@@ -1,5 +1,7 @@
 """The embedded default: `brx-sync demo` serves the API, the worker and the sandbox in one
-process, and a sync started through the API completes and can be listed and bought from."""
+process, and its printed tour succeeds step by step, in order: a sync, a purchase and its
+idempotent replay, a CardTrader order with its webhook, and a missed webhook whose item the shop
+then refuses to sell (409) and corrects."""
 
 from __future__ import annotations
 
@@ -10,8 +12,19 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+TOUR = [
+    "sync",
+    "pick_items",
+    "purchase",
+    "purchase_replayed",
+    "order_webhook",
+    "missed_webhook",
+    "purchase_refused_and_corrected",
+    "status",
+]
 
-def test_demo_syncs_lists_and_sells_through_the_api(free_port: Callable[[], int]) -> None:
+
+def test_the_demo_tour_succeeds_step_by_step(free_port: Callable[[], int]) -> None:
     done = subprocess.run(
         [
             sys.executable,
@@ -42,7 +55,16 @@ def test_demo_syncs_lists_and_sells_through_the_api(free_port: Callable[[], int]
     assert progress["skipped"] > 0  # One Piece blueprints are not in the default tables
     assert tour["inventory_total"] == progress["created"]
     assert tour["purchase"]["status"] == "purchased"
-    assert tour["status"]["sync_status"] == "active"
+    assert tour["purchase"]["cardtrader_confirmed"] is True
+    assert tour["status"]["sync_status"] == "active" and tour["status"]["connected"] is True
+    assert [step["step"] for step in tour["steps"]] == TOUR
+    assert [step["step"] for step in tour["steps"] if not step["ok"]] == []
+    assert tour["all_ok"] is True
+    refused = tour["steps"][TOUR.index("purchase_refused_and_corrected")]
+    assert refused["status"] == 409 and refused["code"] == "not_available_on_cardtrader"
+    assert refused["quantity_after"] == 0 and "correction" in refused["history"]
+    kinds = {o["operation_type"] for o in tour["operations"]}
+    assert {"purchase", "webhook"} <= kinds
 
 
 def test_sigterm_stops_the_demo_with_exit_0_and_it_prints_an_operator_token(

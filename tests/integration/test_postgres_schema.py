@@ -15,18 +15,21 @@ pytestmark = pytest.mark.integration
 
 SEED_TABLES = ["user_sync_settings", "user_inventory_items", "sync_operations"]
 # What later revisions add to the seed's tables: "latest operation" and the outbox scan (0002),
-# card names and the inventory filters (0003; the trigram index where pg_trgm can be had).
+# card names and the inventory filters (0003; the trigram index where pg_trgm can be had),
+# the disconnected state and the operations listing (0004).
 SERVICE_INDEXES = {
     "idx_sync_ops_user_type_created",
     "idx_sync_ops_pending_created",
     "idx_inventory_user_name",
     "idx_inventory_user_out_of_stock",
     "idx_inventory_user_unlisted",
+    "idx_sync_ops_user_created",
 }
 TRIGRAM_INDEX = "idx_inventory_card_name_trgm"
 SERVICE_COLUMNS = {
     ("user_inventory_items", "card_name"),
     ("user_inventory_items", "expansion_name"),
+    ("user_sync_settings", "disconnected_at"),
 }
 
 # The seed's schema.sql, verbatim (the original document's "Script SQL Completo").

@@ -114,7 +114,9 @@ class MemoryMarketplace:
 
     async def info(self) -> MarketplaceInfo:
         self._enter("info")
-        return MarketplaceInfo(self.seller_id, f"seller {self.seller_id}", self.shared_secret)
+        return MarketplaceInfo(
+            self.seller_id, f"seller {self.seller_id}", self.shared_secret, self.seller_id
+        )
 
     async def export_products(self, *, blueprint_id: int | None = None) -> MemoryExport:
         self._enter("export_products", blueprint_id=blueprint_id)

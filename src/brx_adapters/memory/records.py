@@ -7,6 +7,7 @@ stored once per (user, id).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
@@ -157,6 +158,25 @@ class MemoryOperationRepository:
                 or (op.completed_at is not None and op.completed_at >= since)
             )
         ]
+
+    async def list(
+        self,
+        user_id: UUID,
+        *,
+        status: OperationStatus | None = None,
+        operation_type: OperationType | None = None,
+        limit: int,
+        offset: int,
+    ) -> tuple[builtins.list[SyncOperation], int]:
+        mine = [
+            (index, op)
+            for index, op in enumerate(self._all().values())
+            if op.user_id == user_id
+            and (status is None or op.status is status)
+            and (operation_type is None or op.operation_type is operation_type)
+        ]
+        mine.sort(key=lambda pair: (_sortable(pair[1].created_at), pair[0]), reverse=True)
+        return [op for _, op in mine[offset : offset + limit]], len(mine)
 
 
 def _sortable(at: datetime | None) -> float:

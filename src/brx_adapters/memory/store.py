@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from brx_domain.idempotency import IdempotencyRecord
 from brx_domain.inventory import InventoryItem, LedgerEntry
 from brx_domain.orders import OrderStockRecord
 from brx_domain.ports import Clock, WebhookDelivery
@@ -20,7 +21,16 @@ from brx_domain.sync import SyncOperation, UserSyncSettings
 
 ItemKey = tuple[UUID, int, str]  # (user_id, blueprint_id, external_stock_id): the unique key
 
-TABLES = ("settings", "items", "item_keys", "ledger", "operations", "webhooks", "orders")
+TABLES = (
+    "settings",
+    "items",
+    "item_keys",
+    "ledger",
+    "operations",
+    "webhooks",
+    "orders",
+    "idempotency",
+)
 
 
 @dataclass
@@ -35,6 +45,7 @@ class MemoryStore:
     operations: dict[str, SyncOperation] = field(default_factory=dict)
     webhooks: dict[tuple[UUID, str], WebhookDelivery] = field(default_factory=dict)
     orders: dict[tuple[UUID, int], OrderStockRecord] = field(default_factory=dict)
+    idempotency: dict[tuple[UUID, str], IdempotencyRecord] = field(default_factory=dict)
     commits: int = 0
     rollbacks: int = 0
     _last_item_id: int = 0

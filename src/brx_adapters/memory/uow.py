@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
+from brx_adapters.memory.accounts import MemoryErasureRepository, MemoryIdempotencyRepository
 from brx_adapters.memory.inventory import MemoryInventoryRepository, MemoryLedgerRepository
 from brx_adapters.memory.records import (
     MemoryOperationRepository,
@@ -21,6 +22,8 @@ from brx_adapters.memory.records import (
 )
 from brx_adapters.memory.store import Journal, MemoryStore
 from brx_domain.ports import (
+    ErasureRepository,
+    IdempotencyRepository,
     InventoryRepository,
     LedgerRepository,
     OperationRepository,
@@ -43,6 +46,8 @@ class MemoryUnitOfWork:
         self.operations: OperationRepository = MemoryOperationRepository(self._journal)
         self.webhooks: WebhookRepository = MemoryWebhookRepository(self._journal)
         self.orders: OrderStockRepository = MemoryOrderStockRepository(self._journal)
+        self.idempotency: IdempotencyRepository = MemoryIdempotencyRepository(self._journal)
+        self.erasure: ErasureRepository = MemoryErasureRepository(self._journal)
         self._entered = False
 
     async def __aenter__(self) -> Self:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from brx_domain.idempotency import IdempotencyRecord, StoredAnswer
 from brx_domain.inventory import InventoryItem, LedgerEntry, Properties, StockReason
 from brx_domain.orders import OrderStockRecord, OrderStockState
 from brx_domain.ports import WebhookDelivery
@@ -91,6 +92,7 @@ def settings_from_row(row: Row) -> UserSyncSettings:
         last_error=row["last_error"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        disconnected_at=row["disconnected_at"],
     )
 
 
@@ -104,6 +106,7 @@ def settings_values(settings: UserSyncSettings) -> dict[str, Any]:
         "last_error": settings.last_error,
         "created_at": settings.created_at,
         "updated_at": settings.updated_at,
+        "disconnected_at": settings.disconnected_at,
     }
 
 
@@ -129,6 +132,20 @@ def operation_values(operation: SyncOperation) -> dict[str, Any]:
         "created_at": operation.created_at,
         "completed_at": operation.completed_at,
     }
+
+
+def idempotency_from_row(row: Row) -> IdempotencyRecord:
+    answer = None
+    if row["status_code"] is not None:
+        answer = StoredAnswer(int(row["status_code"]), dict(row["response"] or {}))
+    return IdempotencyRecord(
+        user_id=row["user_id"],
+        key=row["idempotency_key"],
+        fingerprint=row["fingerprint"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        answer=answer,
+    )
 
 
 def delivery_from_row(row: Row) -> WebhookDelivery:

@@ -29,7 +29,8 @@ from brx_domain.sync import (
 
 _SETTINGS = (
     "SELECT user_id, cardtrader_token_encrypted, webhook_secret, sync_status, last_sync_at,"
-    " last_error, created_at, updated_at FROM user_sync_settings WHERE user_id = $1"
+    " last_error, created_at, updated_at, disconnected_at FROM user_sync_settings"
+    " WHERE user_id = $1"
 )
 
 # Built once (the webhook receiver adds one per delivery): a missing created_at is the
@@ -222,6 +223,34 @@ class PostgresOperationRepository:
             .order_by(operations.c.id)
         )
         return [mapping.operation_from_row(row) for row in result.mappings()]
+
+    async def list(
+        self,
+        user_id: UUID,
+        *,
+        status: OperationStatus | None = None,
+        operation_type: OperationType | None = None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[SyncOperation], int]:
+        """One page and the total in one statement (a window count over the filtered rows)."""
+        where = [operations.c.user_id == user_id]
+        if status is not None:
+            where.append(operations.c.status == status.value)
+        if operation_type is not None:
+            where.append(operations.c.operation_type == operation_type.value)
+        page = (
+            select(operations, func.count().over().label("total"))
+            .where(*where)
+            .order_by(operations.c.created_at.desc(), operations.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = (await self._conn.execute(page)).mappings().all()
+        if rows:
+            return [mapping.operation_from_row(row) for row in rows], int(rows[0]["total"])
+        total = await self._conn.scalar(select(func.count()).select_from(operations).where(*where))
+        return [], int(total or 0)
 
     async def _one(self, query: Any) -> SyncOperation | None:
         row = (await self._conn.execute(query)).mappings().first()

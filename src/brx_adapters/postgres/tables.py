@@ -33,6 +33,7 @@ settings = Table(
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True)),
+    Column("disconnected_at", DateTime(timezone=True)),
 )
 
 items = Table(
@@ -98,4 +99,16 @@ orders = Table(
     Column("state", String(16), nullable=False),
     Column("taken", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+idempotency = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", UUID(as_uuid=True), primary_key=True),
+    Column("idempotency_key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer),
+    Column("response", JSONB),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
 )

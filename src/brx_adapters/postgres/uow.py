@@ -14,6 +14,10 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from brx_adapters.postgres import bulk
+from brx_adapters.postgres.accounts import (
+    PostgresErasureRepository,
+    PostgresIdempotencyRepository,
+)
 from brx_adapters.postgres.errors import translate, translated
 from brx_adapters.postgres.inventory import PostgresInventoryRepository
 from brx_adapters.postgres.orders import PostgresOrderStockRepository, PostgresWebhookRepository
@@ -36,6 +40,8 @@ class PostgresUnitOfWork:
     operations: PostgresOperationRepository
     webhooks: PostgresWebhookRepository
     orders: PostgresOrderStockRepository
+    idempotency: PostgresIdempotencyRepository
+    erasure: PostgresErasureRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -51,6 +57,8 @@ class PostgresUnitOfWork:
         self.operations = PostgresOperationRepository(conn)
         self.webhooks = PostgresWebhookRepository(conn)
         self.orders = PostgresOrderStockRepository(conn)
+        self.idempotency = PostgresIdempotencyRepository(conn)
+        self.erasure = PostgresErasureRepository(conn)
         return self
 
     async def __aexit__(

@@ -114,15 +114,26 @@ Try:
   curl -s -X POST {base}/start/{user} -H "Authorization: Bearer $TOKEN"        # start a sync
   curl -s {base}/progress/{user} -H "Authorization: Bearer $TOKEN"             # watch progress
   curl -s "{base}/inventory/{user}?limit=5" -H "Authorization: Bearer $TOKEN"  # list inventory
+  # buy a card; the Idempotency-Key makes a repeat safe (send it twice: one sale, one answer)
   curl -s -X POST {base}/purchase/{user}/item/1 -H "Authorization: Bearer $TOKEN" \\
-       -H "Content-Type: application/json" -d '{{"purchaseQuantity": 1}}'          # buy a card
-  curl -s {base}/status/{user} -H "Authorization: Bearer $TOKEN"
-  # a buyer orders on CardTrader: the sandbox sends the signed webhook, stock drops at once
-  curl -s -X POST {stack.sandbox_url}/_sandbox/orders -H "Content-Type: application/json" \
-       -d '{{"kind": "paid", "product_id": 100000001, "quantity": 1}}'
+       -H "Content-Type: application/json" -H "Idempotency-Key: demo-1" \\
+       -d '{{"purchaseQuantity": 1}}'
   curl -s {base}/inventory/{user}/item/1/history -H "Authorization: Bearer $TOKEN"  # why
+  # a buyer orders on CardTrader: the sandbox sends the signed webhook, stock drops at once
+  curl -s -X POST {stack.sandbox_url}/_sandbox/orders -H "Content-Type: application/json" \\
+       -d '{{"kind": "paid", "quantity": 1}}'
+  # a sale on CardTrader whose webhook never comes: take item 2's external_stock_id <P> and
+  # quantity <Q> from the inventory, sell one unit of <P> silently, then buy all <Q> in the
+  # shop: 409, nothing sold, and the stock is corrected to what CardTrader has
+  curl -s -X POST {stack.sandbox_url}/_sandbox/orders -H "Content-Type: application/json" \\
+       -d '{{"kind": "paid", "product_id": <P>, "quantity": 1, "send_webhook": false}}'
+  curl -s -X POST {base}/purchase/{user}/item/2 -H "Authorization: Bearer $TOKEN" \\
+       -H "Content-Type: application/json" -d '{{"purchaseQuantity": <Q>}}'
+  curl -s "{base}/operations/{user}?limit=5" -H "Authorization: Bearer $TOKEN"  # what ran
+  curl -s {base}/status/{user} -H "Authorization: Bearer $TOKEN"
   export OPERATOR={stack.operator_token}
   curl -s "{base}/debug-logs?limit=5" -H "Authorization: Bearer $OPERATOR"    # operator only
+`brx-sync demo --exit-after-sync` runs this tour itself, checks every step and prints it.
 The demo catalogue mirrors the spec's default tables, so One Piece products (op_prints) are
 skipped, as in production. Ctrl-C (or SIGTERM) stops everything.
 """
@@ -142,35 +153,15 @@ async def _wait_started(servers: list[Any]) -> None:
 
 
 async def _tour(stack: DemoStack) -> dict[str, Any]:
-    """Run one sync through the API, then buy a card: what `--exit-after-sync` prints."""
-    base = f"{stack.api_url}/api/v1/sync"
+    """What `--exit-after-sync` prints: the tour of `brx_app.commands.tour`, over HTTP."""
+    from brx_app.commands.tour import run_tour
+
     headers = {"Authorization": f"Bearer {stack.access_token}"}
-    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
-        started = (await client.post(f"{base}/start/{stack.user_id}")).json()
-        progress: dict[str, Any] = {}
-        for _ in range(1200):
-            progress = (await client.get(f"{base}/progress/{stack.user_id}")).json()
-            if progress.get("status") in ("completed", "failed"):
-                break
-            await asyncio.sleep(0.25)
-        page = (await client.get(f"{base}/inventory/{stack.user_id}?limit=3")).json()
-        bought: dict[str, Any] = {}
-        if page.get("items"):
-            item = page["items"][0]["id"]
-            bought = (
-                await client.post(
-                    f"{base}/purchase/{stack.user_id}/item/{item}", json={"purchaseQuantity": 1}
-                )
-            ).json()
-        status = (await client.get(f"{base}/status/{stack.user_id}")).json()
-    return {
-        "start": started,
-        "progress": progress,
-        "inventory_total": page.get("total"),
-        "first_items": page.get("items", [])[:3],
-        "purchase": bought,
-        "status": status,
-    }
+    async with (
+        httpx.AsyncClient(base_url=stack.api_url, headers=headers, timeout=60) as api,
+        httpx.AsyncClient(base_url=f"{stack.sandbox_url}/_sandbox", timeout=60) as sandbox,
+    ):
+        return await run_tour(api, sandbox, stack.user_id)
 
 
 async def _main(args: argparse.Namespace) -> int:

@@ -28,9 +28,9 @@ from brx_app.http.middleware import (
 from brx_app.http.openapi import Op, Route, build_openapi
 from brx_app.http.reference import annotate
 from brx_app.http.resources import admin, console, docs, health, inventory, sync, webhooks
+from brx_app.http.routes import PREFIX, account_routes
 from brx_app.logs import RING
 
-PREFIX = "/api/v1/sync"
 EXPOSED = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "Retry-After"]
 
 
@@ -169,6 +169,7 @@ def api_routes(container: Any) -> list[Route]:
             },
         ),
     ]
+    routes += account_routes(ports, config.public_base_url)
     if config.is_development:
         routes += console.development_routes(container, PREFIX)
         routes.append(

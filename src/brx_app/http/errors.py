@@ -27,6 +27,7 @@ from brx_domain.errors import (
     NotFound,
     Unauthenticated,
 )
+from brx_domain.idempotency import IdempotencyKeyReused
 
 log = logging.getLogger("brx.http")
 
@@ -37,6 +38,7 @@ DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (Unauthenticated, 401),
     (NotFound, 404),
     (Conflict, 409),
+    (IdempotencyKeyReused, 422),
     (MarketplaceUnauthorized, 422),  # the CardTrader token given to us is not accepted
     (MarketplaceValidation, 422),
     (MarketplaceRateLimited, 503),

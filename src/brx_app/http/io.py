@@ -30,6 +30,11 @@ def query(req: falcon.asgi.Request, model: type[M]) -> M:
 
 
 async def read_body(req: falcon.asgi.Request, limit: int) -> bytes:
+    """The raw body, read once per request (kept on the request for a second reader, such as
+    the idempotency check and then the responder)."""
+    kept: bytes | None = getattr(req.context, "raw_body", None)
+    if kept is not None:
+        return kept
     too_large = ApiError(
         413,
         "payload_too_large",
@@ -41,6 +46,7 @@ async def read_body(req: falcon.asgi.Request, limit: int) -> bytes:
     body: bytes = await req.stream.read(limit + 1)
     if len(body) > limit:
         raise too_large
+    req.context.raw_body = body
     return body
 
 

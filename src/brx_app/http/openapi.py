@@ -13,9 +13,10 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from brx_app.http.idempotency import is_idempotent
 from brx_app.http.middleware import OPERATOR, PUBLIC, USER
 from brx_app.http.responses import ErrorBody
-from brx_app.http.schemas import PathParams
+from brx_app.http.schemas import IdempotencyHeader, PathParams
 
 REF = "#/components/schemas/{model}"
 PATH_PARAMS: dict[str, dict[str, Any]] = PathParams.model_json_schema()["properties"]
@@ -73,7 +74,9 @@ def _pairs(routes: Iterable[Route]) -> list[tuple[type[BaseModel], Any]]:
     return list(found)
 
 
-def _parameters(route: Route, op: Op, refs: Refs, defs: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _parameters(
+    route: Route, method: str, op: Op, refs: Refs, defs: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     params = [
         {"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]}
         for name in re.findall(r"{(\w+)}", route.path)
@@ -82,11 +85,30 @@ def _parameters(route: Route, op: Op, refs: Refs, defs: Mapping[str, Any]) -> li
         model = refs[(op.query, "validation")]["$ref"].rsplit("/", 1)[-1]
         for name, prop in defs[model].get("properties", {}).items():
             params.append({"name": name, "in": "query", "required": False, "schema": prop})
+    if _idempotent(route, method):
+        [(name, prop)] = IdempotencyHeader.model_json_schema()["properties"].items()
+        description = prop.pop("description", "")
+        params.append(
+            {
+                "name": name,
+                "in": "header",
+                "required": False,
+                "schema": prop,
+                "description": description,
+            }
+        )
     return params
 
 
-def _error_codes(route: Route, op: Op) -> list[int]:
+def _idempotent(route: Route, method: str) -> bool:
+    """Read off the responder itself (`@idempotent`), so the document follows the code."""
+    return is_idempotent(getattr(route.resource, f"on_{method.lower()}", None))
+
+
+def _error_codes(route: Route, method: str, op: Op) -> list[int]:
     codes = set(op.errors)
+    if _idempotent(route, method):
+        codes |= {400, 409, 422}
     if route.auth in (USER, OPERATOR):
         codes |= {401, 403, 429, 503}
     if route.ops and any(p in route.path for p in ("{user_id}", "{item_id}")):
@@ -107,7 +129,7 @@ def _operation(
     elif op.content_type != "application/json":
         success["content"] = {op.content_type: {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(op.status): success}
-    for code in _error_codes(route, op):
+    for code in _error_codes(route, method, op):
         responses[str(code)] = {
             "description": ERROR_TEXT.get(code, "Error"),
             "content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}},
@@ -116,7 +138,7 @@ def _operation(
     out: dict[str, Any] = {
         "summary": op.summary,
         "operationId": f"{method.lower()}_{slug}",
-        "parameters": _parameters(route, op, refs, defs),
+        "parameters": _parameters(route, method, op, refs, defs),
         "responses": responses,
     }
     if op.body is not None:

@@ -43,6 +43,7 @@ def status_json(settings: UserSyncSettings) -> dict[str, Any]:
         "sync_status": settings.sync_status.value,
         "last_sync_at": _time(settings.last_sync_at),
         "last_error": settings.last_error,
+        "connected": settings.connected,
     }
 
 

@@ -21,6 +21,10 @@ TAGS = [
     {"name": "sync", "description": "Bulk import from CardTrader, reconciliation, progress."},
     {"name": "inventory", "description": "The shop's items: read, edit, delete, sell."},
     {"name": "webhooks", "description": "CardTrader's order webhooks (signed, no JWT)."},
+    {
+        "name": "account",
+        "description": "The shop's CardTrader connection, and every operation run for it.",
+    },
     {"name": "operator", "description": "Operator and development tools (admin claim)."},
     {"name": "health", "description": "Probes and metrics for the orchestrator (public)."},
     {"name": "pages", "description": "The operator console and this reference: static files."},
@@ -75,6 +79,7 @@ DOCS: dict[tuple[str, str], Doc] = {
             "sync_status": "active",
             "last_sync_at": "2026-11-27T19:40:39+00:00",
             "last_error": None,
+            "connected": True,
         },
     ),
     ("GET", f"{P}/progress/{{user_id}}"): Doc(
@@ -142,7 +147,7 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("DELETE", f"{P}/inventory/{{user_id}}/item/{{item_id}}"): Doc(
         "deleteItem",
         "inventory",
-        "Removes the item here and queues its removal from CardTrader.",
+        "Removes the item here and queues its removal from CardTrader. Accepts `Idempotency-Key`.",
         {"item_id": 42, "status": "deleted", "task_id": TASK, "cardtrader_sync_queued": True},
     ),
     ("GET", f"{P}/inventory/{{user_id}}/item/{{item_id}}/history"): Doc(
@@ -167,7 +172,8 @@ DOCS: dict[tuple[str, str], Doc] = {
         "purchaseItem",
         "inventory",
         "Sells units atomically (never oversells) and confirms the sale with CardTrader. 400 "
-        "when the stock is short, 409 when CardTrader does not list the item.",
+        "when the stock is short, 409 when CardTrader does not list the item. Accepts "
+        "`Idempotency-Key`: a repeat gets the first answer and sells nothing again.",
         {
             "item_id": 42,
             "status": "purchased",
@@ -206,6 +212,58 @@ DOCS: dict[tuple[str, str], Doc] = {
             "instructions": INSTRUCTIONS,
             "webhook_secret_configured": True,
         },
+    ),
+    ("GET", f"{P}/operations/{{user_id}}"): Doc(
+        "listOperations",
+        "account",
+        "The user's operations newest first (syncs, reconciliations, pushes, purchases, "
+        "webhooks), with attempts and why one failed; filter by `status` and `type`.",
+        {
+            "user_id": USER,
+            "items": [
+                {
+                    "operation_id": TASK,
+                    "operation_type": "update",
+                    "status": "failed",
+                    "attempts": 3,
+                    "last_error": "marketplace_unavailable: CardTrader answered 503",
+                    "created_at": "2026-11-27T19:40:39+00:00",
+                    "completed_at": "2026-11-27T19:52:10+00:00",
+                    "item_id": 42,
+                    "blueprint_id": 12345,
+                    "retry_of": None,
+                    "retried_by": None,
+                }
+            ],
+            "total": 1,
+        },
+    ),
+    ("POST", f"{P}/operations/{{user_id}}/{{operation_id}}/retry"): Doc(
+        "retryOperation",
+        "account",
+        "Queues a failed push or sync again, as a new task; 409 unless it failed (and was not "
+        "retried yet), 404 for another user's.",
+        {"status": "accepted", "task_id": f"{TASK}.retry1"},
+    ),
+    ("PUT", f"{P}/connection/{{user_id}}"): Doc(
+        "connectCardTrader",
+        "account",
+        "Stores the seller's CardTrader token (encrypted) after CardTrader accepts it, with the "
+        "webhook secret; replacing a token keeps the inventory. 422 when CardTrader refuses it.",
+        {
+            "user_id": USER,
+            "connected": True,
+            "cardtrader_user_id": 4242,
+            "webhook_url": f"https://api.brx-sync.example.com{P}/webhook/user/{USER}",
+        },
+        request={"cardtrader_token": "eyJhbGciOiJSUzI1NiJ9.seller.token"},
+    ),
+    ("DELETE", f"{P}/connection/{{user_id}}"): Doc(
+        "disconnectCardTrader",
+        "account",
+        "Stops syncing: webhooks are refused and nothing is sent to CardTrader. `purge=true` "
+        "also erases the token, secret, items, ledger, operations and idempotency keys.",
+        {"user_id": USER, "connected": False, "purged": False, "removed": {}},
     ),
     ("POST", f"{P}/migrate/composite-index"): Doc(
         "createCompositeIndex",

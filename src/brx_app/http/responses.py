@@ -38,6 +38,46 @@ class SyncStatusOut(BaseModel):
     sync_status: Literal["idle", "initial_sync", "active", "error"]
     last_sync_at: datetime | None
     last_error: str | None
+    connected: bool
+
+
+class ConnectionOut(BaseModel):
+    user_id: UUID
+    connected: Literal[True]
+    cardtrader_user_id: int | None
+    webhook_url: str
+
+
+class DisconnectedOut(BaseModel):
+    user_id: UUID
+    connected: Literal[False]
+    purged: bool
+    removed: dict[str, int] = Field(description="Rows erased per kind (with purge=true).")
+
+
+class OperationOut(BaseModel):
+    operation_id: str
+    operation_type: Literal["bulk_sync", "update", "delete", "purchase", "webhook", "periodic_sync"]
+    status: Literal["pending", "completed", "failed"]
+    attempts: int
+    last_error: str | None = Field(description="Why it failed, or what it is retrying after.")
+    created_at: datetime | None
+    completed_at: datetime | None
+    item_id: int | None
+    blueprint_id: int | None
+    retry_of: str | None = Field(description="The failed operation this one retries.")
+    retried_by: str | None = Field(description="The operation that retries this failed one.")
+
+
+class OperationsOut(BaseModel):
+    user_id: UUID
+    items: list[OperationOut]
+    total: int
+
+
+class RetryAccepted(BaseModel):
+    status: Literal["accepted"]
+    task_id: str
 
 
 class ProgressOut(BaseModel):

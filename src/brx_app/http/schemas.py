@@ -71,6 +71,7 @@ class PathParams(_Model):
     user_id: UUID | MISSING = MISSING
     item_id: ItemId | MISSING = MISSING
     task_id: PathId | MISSING = MISSING
+    operation_id: PathId | MISSING = MISSING
 
 
 # --- requests: query strings ------------------------------------------------------------------
@@ -114,8 +115,28 @@ class ReconcileQuery(_Model):
         return None if self.blueprint_id is MISSING else self.blueprint_id
 
 
+class OperationsQuery(PageQuery):
+    status: Literal["pending", "completed", "failed"] | None = Field(
+        None, description="Only operations in this status."
+    )
+    type: (
+        Literal["bulk_sync", "update", "delete", "purchase", "webhook", "periodic_sync"] | None
+    ) = Field(None, description="Only operations of this type.")
+
+
 class DebugLogsQuery(_Model):
     limit: int = Field(DEBUG_LOGS_DEFAULT, ge=1, le=DEBUG_LOGS_MAX)
+
+
+class IdempotencyHeader(BaseModel):
+    """The `Idempotency-Key` header of the shop's writes (visible ASCII, no spaces)."""
+
+    key: OpaqueId = Field(
+        alias="Idempotency-Key",
+        description="A client-chosen key (e.g. a UUID): the same key with the same request "
+        "within 24 hours returns the first answer and changes nothing again; with a different "
+        "request it is 422; while the first is still running it is 409.",
+    )
 
 
 # --- requests: bodies -----------------------------------------------------------------------
@@ -222,6 +243,17 @@ class TestOrderRequest(_Model):
     product_id: BigId | MISSING = Field(MISSING, description="Any product in stock if absent.")
     quantity: Annotated[StrictInt, Field(ge=1, le=100), INTEGRAL] = 1
     test: StrictBool = Field(False, description="Send it as a `mode: test` event.")
+
+
+class ConnectionIn(_Model):
+    cardtrader_token: Token
+
+
+class DisconnectQuery(_Model):
+    purge: bool = Field(
+        False,
+        description="Also erase the stored token, secret, items, ledger, operations and keys.",
+    )
 
 
 class WebhookEvent(BaseModel):

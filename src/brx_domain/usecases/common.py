@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from brx_domain.errors import DomainError, NotFound
+from brx_domain.errors import DomainError, NotConnected, NotFound
 from brx_domain.ports import (
     BlueprintCatalogue,
     Clock,
@@ -61,6 +61,7 @@ class Settings:
     purchase_timeout_seconds: float = 3.0
     purchase_when_down: WhenCardTraderDown = WhenCardTraderDown.QUEUE
     write_lock_seconds: float = 30.0  # a queued push's longest wait for a product's lock
+    idempotency_ttl_seconds: int = 24 * 3600  # the spec's 24 hours
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,18 @@ async def settings_of(uow: UnitOfWork, user_id: UUID) -> UserSyncSettings:
     found = await uow.settings.get(user_id)
     if found is None:
         raise NotFound(f"user {user_id} has no sync settings")
+    return found
+
+
+async def connected_settings_of(uow: UnitOfWork, user_id: UUID) -> UserSyncSettings:
+    """The settings of a user whose CardTrader account is connected: the one gate before
+    anything is sent to CardTrader on the user's behalf (pushes, syncs, reconciliations)."""
+    found = await settings_of(uow, user_id)
+    if not found.connected:
+        raise NotConnected(
+            f"user {user_id} disconnected their CardTrader account; "
+            "connect it again with PUT /connection/{user_id}"
+        )
     return found
 
 

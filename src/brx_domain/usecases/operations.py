@@ -15,7 +15,7 @@ from typing import Any
 from brx_domain.errors import DomainError, NotFound
 from brx_domain.ports import Marketplace
 from brx_domain.sync import OperationStatus, SyncOperation
-from brx_domain.usecases.common import Ports, error_text, settings_of
+from brx_domain.usecases.common import Ports, connected_settings_of, error_text
 
 Body = Callable[[SyncOperation], Awaitable[Mapping[str, Any]]]
 
@@ -94,5 +94,5 @@ async def give_up(ports: Ports, operation_id: str, exc: BaseException) -> None:
 
 async def marketplace_for(ports: Ports, operation: SyncOperation) -> Marketplace:
     async with ports.uow() as uow:
-        settings = await settings_of(uow, operation.user_id)
+        settings = await connected_settings_of(uow, operation.user_id)
     return ports.marketplace.for_token(ports.cipher.decrypt(settings.cardtrader_token_encrypted))

@@ -1,9 +1,9 @@
-"""The worker's periodic work. The periodic reconciliation: every `active` user is reconciled
-from CardTrader once per interval, catching whatever a webhook missed. Run from a once-a-minute
-cron: it only queues the users whose last periodic run is older than the interval, so several
-workers, restarts or a slow queue never pile up runs. And the purge of stored webhook
-deliveries older than the freshness window: past it a replay is refused by its timestamp, so
-the stored id no longer guards anything."""
+"""The worker's periodic work. The periodic reconciliation: every connected, `active` user is
+reconciled from CardTrader once per interval, catching whatever a webhook missed. Run from a
+once-a-minute cron: it only queues the users whose last periodic run is older than the
+interval, so several workers, restarts or a slow queue never pile up runs. And the purge of
+stored webhook deliveries older than the freshness window: past it a replay is refused by its
+timestamp, so the stored id no longer guards anything."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ async def request_periodic_reconciliations(ports: Ports, *, every_minutes: int) 
     queued = []
     for user_id in user_ids:
         async with ports.uow() as uow:
+            settings = await uow.settings.get(user_id)
             last = await uow.operations.latest(user_id, OperationType.PERIODIC_SYNC)
+        if settings is None or not settings.connected:
+            continue  # disconnected: nothing is synced until the shop connects again
         if last is not None and last.created_at is not None and last.created_at > cutoff:
             continue
         await request_reconciliation(ports, user_id, periodic=True)

@@ -21,6 +21,7 @@ from brx_domain.usecases.common import (
     JobName,
     Ports,
     QueueName,
+    connected_settings_of,
     dispatch,
     error_text,
     new_operation,
@@ -34,7 +35,7 @@ async def start_bulk_sync(ports: Ports, user_id: UUID, *, force: bool = False) -
     """Claim the user's sync slot atomically (two concurrent starts never both win), record
     the operation and queue it."""
     async with ports.uow() as uow:
-        await settings_of(uow, user_id)
+        await connected_settings_of(uow, user_id)
         claimed = await uow.settings.compare_and_set_status(
             user_id,
             sources_for(SyncStatus.INITIAL_SYNC, force=force),
@@ -63,7 +64,7 @@ async def request_reconciliation(
     periodic: bool = False,
 ) -> SyncOperation:
     async with ports.uow() as uow:
-        await settings_of(uow, user_id)
+        await connected_settings_of(uow, user_id)
         operation = new_operation(
             ports,
             user_id,

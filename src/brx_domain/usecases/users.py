@@ -1,19 +1,47 @@
-"""Setting a user up: their CardTrader token (encrypted) and webhook secret from CardTrader;
-re-encrypting every user's secrets when the encryption key is rotated."""
+"""Connecting a shop's CardTrader account (its token, encrypted, and the webhook secret from
+CardTrader), disconnecting it (optionally forgetting everything stored for the user), and
+re-encrypting every user's secrets when the encryption key is rotated.
+
+`connect_user` is the one "connect" use case: `PUT /connection` calls it in every environment,
+and development's `setup-test-user` is the same call without a JWT (through `register_user`,
+which keeps the older signature: it answers the stored settings).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from uuid import UUID
 
+from brx_domain.errors import MarketplaceUnauthorized, NotFound
 from brx_domain.sync import SyncStatus, UserSyncSettings
-from brx_domain.usecases.common import Ports
+from brx_domain.usecases.common import Ports, settings_of
+
+TOKEN_FIELD = "cardtrader_token"  # noqa: S105 - a field name, not a secret
 
 
-async def register_user(ports: Ports, user_id: UUID, cardtrader_token: str) -> UserSyncSettings:
-    """Create or replace the user's settings; the shared secret comes from CardTrader /info.
-    `cardtrader_token` was checked at the edge (printable ASCII, bounded)."""
-    info = await ports.marketplace.for_token(cardtrader_token).info()
+@dataclass(frozen=True)
+class Connection:
+    settings: UserSyncSettings
+    cardtrader_user_id: int | None  # CardTrader's id of the seller, from /info
+
+
+@dataclass(frozen=True)
+class Disconnection:
+    user_id: UUID
+    purged: bool
+    removed: dict[str, int] = field(default_factory=dict)  # rows erased per kind (purge)
+
+
+async def connect_user(ports: Ports, user_id: UUID, cardtrader_token: str) -> Connection:
+    """Connect, reconnect or replace the token (checked at the edge: printable ASCII, bounded):
+    checked with CardTrader `/info` first (refused: nothing is stored), then stored with its
+    shared secret. The inventory is kept."""
+    try:
+        info = await ports.marketplace.for_token(cardtrader_token).info()
+    except MarketplaceUnauthorized:
+        raise MarketplaceUnauthorized(
+            f"{TOKEN_FIELD}: CardTrader refused this token", details={"field": TOKEN_FIELD}
+        ) from None
     now = ports.clock.now()
     async with ports.uow() as uow:
         existing = await uow.settings.get(user_id)
@@ -28,7 +56,31 @@ async def register_user(ports: Ports, user_id: UUID, cardtrader_token: str) -> U
         )
         await uow.settings.put(settings)
         await uow.commit()
-    return settings
+    return Connection(settings, info.user_id)
+
+
+async def register_user(ports: Ports, user_id: UUID, cardtrader_token: str) -> UserSyncSettings:
+    """`connect_user`, answering only the stored settings."""
+    return (await connect_user(ports, user_id, cardtrader_token)).settings
+
+
+async def disconnect_user(ports: Ports, user_id: UUID, *, purge: bool = False) -> Disconnection:
+    """Stop syncing: webhooks are refused and nothing is sent to CardTrader (see
+    `connected_settings_of`). `purge` also erases the token, the secret and every row of the
+    user, in one transaction; a user with nothing stored is 404."""
+    async with ports.uow() as uow:
+        if purge:
+            removed = await uow.erasure.erase_user(user_id)
+            if not any(removed.values()):
+                raise NotFound(f"user {user_id} has nothing stored")
+        else:
+            settings = await settings_of(uow, user_id)
+            if settings.connected:
+                now = ports.clock.now()
+                await uow.settings.put(replace(settings, disconnected_at=now, updated_at=now))
+            removed = {}
+        await uow.commit()
+    return Disconnection(user_id, purge, removed)
 
 
 @dataclass(frozen=True)

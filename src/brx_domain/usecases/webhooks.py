@@ -75,8 +75,8 @@ def _authentic_event(
 
 
 def _secret_of(ports: Ports, settings: UserSyncSettings | None) -> str | None:
-    if settings is None or not settings.webhook_secret_encrypted:
-        return None
+    if settings is None or not settings.connected or not settings.webhook_secret_encrypted:
+        return None  # unknown, disconnected or without a secret: the same refusal
     try:
         return ports.cipher.decrypt(settings.webhook_secret_encrypted)
     except Exception:  # a secret no configured key can read is as good as none

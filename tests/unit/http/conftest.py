@@ -81,6 +81,19 @@ class Api:
             await uow.commit()
         return item.id
 
+    async def add_listed_item(self, quantity: int, user_id: uuid.UUID | None = None) -> int:
+        """A connected user's item whose CardTrader product exists with the same stock, so a
+        purchase is confirmed with CardTrader inside the request."""
+        owner = user_id or self.user_id
+        await self.register(owner)
+        product = self.account.add_product(1234, quantity)
+        async with self.container.uow()() as uow:
+            item = await uow.items.add(
+                InventoryItem(0, owner, 1234, quantity, 100, external_stock_id=str(product.id))
+            )
+            await uow.commit()
+        return item.id
+
 
 def build_api(private_pem: bytes, public_pem: bytes, **env: Any) -> tuple[Any, Any]:
     settings = {

@@ -18,7 +18,8 @@ INDEX_COLUMNS = ["user_id", "blueprint_id", "external_stock_id"]
 
 
 class SetupTestUserResource:
-    """Development only (the route is not even added elsewhere), and tokenless as in the seed."""
+    """Development only (the route is not even added elsewhere), and tokenless as in the seed:
+    the same "connect" use case as `PUT /connection`, for any user id."""
 
     auth = PUBLIC
 

@@ -6,6 +6,7 @@ from uuid import UUID
 
 import falcon.asgi
 
+from brx_app.http.idempotency import idempotent
 from brx_app.http.io import query, read_json
 from brx_app.http.present import item_json, ledger_json
 from brx_app.http.schemas import InventoryQueryIn, ItemUpdate, PageQuery, PurchaseRequest
@@ -43,6 +44,7 @@ class Item:
     def __init__(self, ports: Ports) -> None:
         self.ports = ports
 
+    @idempotent
     async def on_put(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: int
     ) -> None:
@@ -56,6 +58,7 @@ class Item:
             "external_stock_id": change.item.external_stock_id,
         }
 
+    @idempotent
     async def on_delete(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: int
     ) -> None:
@@ -91,6 +94,7 @@ class Purchase:
     def __init__(self, ports: Ports) -> None:
         self.ports = ports
 
+    @idempotent
     async def on_post(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: int
     ) -> None:

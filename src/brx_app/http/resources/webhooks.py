@@ -70,9 +70,14 @@ def _user_or_reject(raw: str) -> UUID:
         raise Unauthenticated(REJECTED) from None
 
 
+def webhook_url_of(public_base_url: str, user_id: UUID) -> str:
+    """The URL to give CardTrader for this user's webhooks."""
+    return public_base_url.rstrip("/") + WEBHOOK_PATH.format(user_id=user_id)
+
+
 class WebhookUrl:
     def __init__(self, ports: Ports, public_base_url: str) -> None:
-        self.ports, self.base = ports, public_base_url.rstrip("/")
+        self.ports, self.base = ports, public_base_url
 
     async def on_get(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID
@@ -83,7 +88,7 @@ class WebhookUrl:
             configured = False
         resp.media = {
             "user_id": str(user_id),
-            "webhook_url": self.base + WEBHOOK_PATH.format(user_id=user_id),
+            "webhook_url": webhook_url_of(self.base, user_id),
             "instructions": INSTRUCTIONS,
             "webhook_secret_configured": configured,
         }
