@@ -52,6 +52,7 @@ from brx_domain.limits import (
     SEARCH_MAX,
 )
 from brx_domain.listing import InventoryQuery, InventorySort
+from brx_domain.sync import OperationStatus, OperationType
 
 
 class _Model(BaseModel):
@@ -116,12 +117,10 @@ class ReconcileQuery(_Model):
 
 
 class OperationsQuery(PageQuery):
-    status: Literal["pending", "completed", "failed"] | None = Field(
-        None, description="Only operations in this status."
+    status: OperationStatus | MISSING = Field(
+        MISSING, description="Only operations in this status."
     )
-    type: (
-        Literal["bulk_sync", "update", "delete", "purchase", "webhook", "periodic_sync"] | None
-    ) = Field(None, description="Only operations of this type.")
+    type: OperationType | MISSING = Field(MISSING, description="Only operations of this type.")
 
 
 class DebugLogsQuery(_Model):

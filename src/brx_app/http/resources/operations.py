@@ -8,10 +8,10 @@ from uuid import UUID
 
 import falcon
 import falcon.asgi
+from pydantic import MISSING
 
 from brx_app.http.io import query
 from brx_app.http.schemas import OperationsQuery
-from brx_domain.sync import OperationStatus, OperationType
 from brx_domain.usecases import Ports
 from brx_domain.usecases.activity import OperationView, list_operations, retry_operation
 
@@ -43,8 +43,8 @@ class Operations:
         page = await list_operations(
             self.ports,
             user_id,
-            status=OperationStatus(options.status) if options.status else None,
-            operation_type=OperationType(options.type) if options.type else None,
+            status=None if options.status is MISSING else options.status,
+            operation_type=None if options.type is MISSING else options.type,
             limit=options.limit,
             offset=options.offset,
         )
