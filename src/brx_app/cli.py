@@ -13,8 +13,9 @@ import sys
 import uuid
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from types import ModuleType
 
-from brx_app.config import ConfigError, StartupError
+from brx_app.failures import ConfigError, StartupError
 
 DESCRIPTION = """BRX Sync keeps a card shop's inventory and its CardTrader listing the same.
 
@@ -162,9 +163,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _load(command: str) -> ModuleType | None:
+    """The command's module, or None (after one line) when the install lacks what it needs:
+    a core-only `pip install brx-sync` is the library, not the service."""
+    try:
+        return importlib.import_module(f"brx_app.commands.{command}")
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] in ("brx_domain", "brx_adapters", "brx_app"):
+            raise  # our own module missing is a bug, not an install choice
+        print(
+            f"brx-sync {command}: this install lacks {exc.name!r}; "
+            "the service needs: pip install 'brx-sync[server]'",
+            file=sys.stderr,
+        )
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    module = importlib.import_module(f"brx_app.commands.{args.command}")
+    module = _load(args.command)
+    if module is None:
+        return 2
     try:
         result = module.run(args)
     except ConfigError as exc:

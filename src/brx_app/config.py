@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from brx_app import checks
+from brx_app.failures import ConfigError
 from brx_app.ssm import ClientFactory, SsmError, read_parameters
 
 
@@ -26,19 +27,6 @@ class Environment(enum.StrEnum):
     TEST = "test"
     STAGING = "staging"
     PRODUCTION = "production"
-
-
-class ConfigError(Exception):
-    """Missing or malformed settings: one line per bad variable, each naming it."""
-
-    def __init__(self, *problems: str) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = list(problems)
-
-
-class StartupError(Exception):
-    """A dependency needed to start never answered (after bounded retries): one line for the
-    operator and exit status 1 (the settings are fine; the world around them is not yet)."""
 
 
 class AppConfig(BaseSettings):

@@ -12,7 +12,8 @@ import httpx
 from dependency_injector import containers, providers
 
 from brx_app import metrics
-from brx_app.config import AppConfig, ConfigError
+from brx_app.config import AppConfig
+from brx_app.failures import ConfigError
 from brx_app.runtime import Runtime
 from brx_domain.ports import (
     BlueprintCatalogue,

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from brx_app.config import StartupError
+from brx_app.failures import StartupError
 from brx_domain.retry import backoff
 
 SAMPLE_TIMEOUT = 2.0

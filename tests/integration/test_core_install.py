@@ -1,5 +1,6 @@
 """A real `pip install .` without extras, in a fresh virtual environment: the domain and the
-in-memory adapters work, and neither the HTTP server nor a database driver came with them.
+in-memory adapters work, neither the HTTP server nor a database driver came with them, and
+`brx-sync serve` says in one line which extra the service needs (no traceback).
 (~20 s: it builds the wheel and installs the core dependency from the package index.)"""
 
 from __future__ import annotations
@@ -50,3 +51,14 @@ def test_a_plain_install_has_the_library_and_no_server(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["found"] == [], "the server or a driver came with a plain install"
     assert report["core"] == ["cryptography>=42"]
+
+    served = subprocess.run(
+        [str(env_dir / "bin" / "brx-sync"), "serve"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert served.returncode == 2
+    assert served.stderr.count("\n") == 1 and "brx-sync[server]" in served.stderr, served.stderr

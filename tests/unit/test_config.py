@@ -9,7 +9,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from brx_app.commands.keys import generate_rsa_pem
-from brx_app.config import ConfigError, load_config
+from brx_app.config import load_config
+from brx_app.failures import ConfigError
 
 PUBLIC_PEM = generate_rsa_pem()[1].decode()
 

@@ -14,7 +14,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from brx_app.config import AppConfig, ConfigError, StartupError, load_config
+from brx_app.config import AppConfig, load_config
+from brx_app.failures import ConfigError, StartupError
 from brx_domain.usecases.common import Ports, QueueName
 
 NEEDS = ("DATABASE_URL", "REDIS_URL")

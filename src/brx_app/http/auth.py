@@ -17,7 +17,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from brx_app.config import AppConfig, ConfigError
+from brx_app.config import AppConfig
+from brx_app.failures import ConfigError
 from brx_app.http.errors import ApiError
 from brx_domain.errors import Unauthenticated
 
