@@ -29,7 +29,8 @@ from brx_app.commands.token import mint_access_token
 from brx_app.config import load_config
 from brx_app.container import build_container
 from brx_app.http import create_app
-from brx_app.worker import Lifecycle, build_workers, serve
+from brx_app.worker import Lifecycle, build_workers
+from brx_app.worker_run import serve
 from brx_domain.inventory import InventoryItem
 from brx_domain.usecases.common import Ports, QueueName
 from brx_domain.usecases.webhooks import sign
