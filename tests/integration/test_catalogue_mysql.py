@@ -1,18 +1,37 @@
-"""The MySQL catalogue adapter against a real MariaDB fixture catalogue."""
+"""The MySQL catalogue adapter against a real MariaDB fixture catalogue: the port's contract
+(tests/contracts/catalogue.py, the same suite the in-memory fake passes) and more."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import pytest
 
 from brx_adapters.mysql import MySqlCatalogue
 from brx_domain.errors import DependencyUnavailable
+from brx_domain.ports import BlueprintCatalogue
+from tests.contracts.catalogue import *  # noqa: F403
 from tests.integration.fixtures_mysql import CatalogueDatabase
 
 pytestmark = pytest.mark.integration
 
 Factory = Callable[..., CatalogueDatabase]
+
+
+@pytest.fixture
+def catalogue_knowing(
+    catalogue_factory: Factory,
+) -> Callable[[Collection[int]], AbstractAsyncContextManager[BlueprintCatalogue]]:
+    @asynccontextmanager
+    async def knowing(ids: Collection[int]) -> AsyncIterator[BlueprintCatalogue]:
+        catalogue = catalogue_factory({"cards_prints": ids}).catalogue()
+        try:
+            yield catalogue
+        finally:
+            await catalogue.close()
+
+    return knowing
 
 
 async def test_known_blueprints_come_from_every_default_table_but_not_op_prints(

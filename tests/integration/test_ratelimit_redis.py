@@ -1,17 +1,30 @@
-"""The Redis token bucket against a real Redis: atomic under concurrency, refilled by time."""
+"""The Redis token bucket against a real Redis: the port's contract (tests/contracts/ratelimit.py,
+the same suite the in-memory fake passes), atomic under concurrency, refilled by time."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from brx_adapters.redis import RedisRateLimiter
+from tests.contracts.ratelimit import *  # noqa: F403
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def rate_limiter(redis_client: aioredis.Redis[Any], redis_prefix: str) -> RedisRateLimiter:
+    return RedisRateLimiter(redis_client, prefix=redis_prefix)
+
+
+@pytest.fixture
+def let_pass() -> Callable[[float], Awaitable[None]]:
+    return asyncio.sleep
 
 
 async def test_a_full_bucket_allows_its_capacity_then_says_how_long_to_wait(
