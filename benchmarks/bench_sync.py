@@ -163,7 +163,8 @@ async def sync_in_this_process(config: dict[str, Any]) -> dict[str, Any]:
     from brx_adapters.redis import RedisRateLimiter
     from brx_adapters.system import SystemClock, UuidIds
     from brx_app.jobs import run_job
-    from brx_domain.usecases.common import JobName, Ports, Settings
+    from brx_domain.jobs import JobName
+    from brx_domain.usecases.common import Ports, Settings
     from brx_domain.usecases.sync import start_bulk_sync
     from brx_domain.usecases.users import register_user
 

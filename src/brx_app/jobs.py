@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from brx_app import metrics
+from brx_domain.jobs import JobName
 from brx_domain.sync import OperationStatus, SyncOperation
-from brx_domain.usecases.common import JobName, Ports, error_text
+from brx_domain.usecases.common import Ports, error_text
 from brx_domain.usecases.operations import give_up
 from brx_domain.usecases.pushes import push_delete, push_purchase, push_update
 from brx_domain.usecases.sync import fail_bulk_sync, run_bulk_sync, run_reconciliation

@@ -22,10 +22,12 @@ from arq.connections import RedisSettings
 from arq.cron import cron
 from arq.worker import Function, Retry, Worker, func
 
+from brx_adapters.queue.keys import queue_key
 from brx_adapters.queue.leases import lease, reap
 from brx_app.jobs import give_up_job, run_job
+from brx_domain.jobs import JobName, Priority, decode
 from brx_domain.retry import RetryRule
-from brx_domain.usecases.common import JobName, Ports, QueueName, requeue_pending
+from brx_domain.usecases.common import Ports, requeue_pending
 from brx_domain.usecases.idempotency import purge_expired_keys
 from brx_domain.usecases.periodic import (
     purge_old_webhook_deliveries,
@@ -47,12 +49,11 @@ class QueuePlan:
 # user `initial_sync` while it retries, so it gives up (user `error`, restartable) sooner.
 # Horizons stay under a day: arq expires a job's data and its try counter after one.
 PLANS = {
-    QueueName.HIGH: QueuePlan(max_jobs=20, retry=RetryRule(horizon=6 * 3600)),
-    QueueName.BULK: QueuePlan(max_jobs=2, retry=RetryRule(horizon=2 * 3600)),
-    QueueName.DEFAULT: QueuePlan(max_jobs=4, retry=RetryRule(horizon=6 * 3600)),
+    Priority.HIGH: QueuePlan(max_jobs=20, retry=RetryRule(horizon=6 * 3600)),
+    Priority.BULK: QueuePlan(max_jobs=2, retry=RetryRule(horizon=2 * 3600)),
+    Priority.DEFAULT: QueuePlan(max_jobs=4, retry=RetryRule(horizon=6 * 3600)),
 }
 ARQ_MAX_TRIES = 1_000_000  # the retry rule's horizon ends a job, never arq's count of tries
-ALIASES = {"high": QueueName.HIGH, "bulk": QueueName.BULK, "default": QueueName.DEFAULT}
 LONG_JOBS = {JobName.BULK_SYNC, JobName.RECONCILE}
 LONG_TIMEOUT = 3 * 3600  # a 250k-product export under CardTrader's limits, with margin
 SHORT_TIMEOUT = 10 * 60  # one push or webhook, including the client's own retries
@@ -60,14 +61,15 @@ REAP_SECONDS = {0, 10, 20, 30, 40, 50}  # a killed worker's job waits ~15 s at m
 PURGE_MINUTE = 17  # the hourly purge (old deliveries, expired idempotency keys): hh:17:17
 
 
-def parse_queues(text: str) -> list[QueueName]:
+def parse_queues(text: str) -> list[Priority]:
     """`all` or a comma-separated list of high, bulk, default."""
     if text.strip() in ("", "all"):
-        return list(QueueName)
-    try:
-        return [ALIASES[name.strip()] for name in text.split(",") if name.strip()]
-    except KeyError as exc:
-        raise ValueError(f"unknown queue {exc.args[0]!r}; use high, bulk, default") from None
+        return list(Priority)
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in set(Priority)]
+    if unknown:
+        raise ValueError(f"unknown queue {unknown[0]!r}; use high, bulk, default")
+    return [Priority(name) for name in names]
 
 
 def _seconds_since_enqueued(ctx: dict[str, Any]) -> float:
@@ -92,8 +94,9 @@ async def _log_job(
         if operation is not None:
             fields["user_id"] = str(operation.user_id)
             fields["status"] = operation.status.value
-            if operation.metadata.get("request_id"):
-                fields["request_id"] = str(operation.metadata["request_id"])
+            queued = decode(operation.metadata)
+            if queued is not None and queued.request_id:
+                fields["request_id"] = queued.request_id
     log.info("job %s %s: %s", name.value, operation_id, outcome, extra=fields)
 
 
@@ -204,7 +207,7 @@ class Lifecycle:
 
 def build_workers(
     lifecycle: Lifecycle,
-    queues: Sequence[QueueName],
+    queues: Sequence[Priority],
     *,
     redis_settings: RedisSettings,
     burst: bool = False,
@@ -233,7 +236,7 @@ def build_workers(
                 crons.append(cron(lifecycle.leased(lifecycle.periodic), name="brx_periodic_sync"))
         worker = Worker(
             functions,
-            queue_name=lifecycle.namespace + queue.value,
+            queue_name=queue_key(queue, lifecycle.namespace),
             cron_jobs=crons,
             redis_settings=redis_settings,
             burst=burst,

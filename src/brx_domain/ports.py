@@ -19,6 +19,7 @@ from uuid import UUID
 
 from brx_domain.idempotency import IdempotencyRecord, StoredAnswer
 from brx_domain.inventory import InventoryItem, LedgerEntry, Properties
+from brx_domain.jobs import JobName, Priority
 from brx_domain.listing import InventoryQuery
 from brx_domain.orders import OrderStockRecord
 from brx_domain.sync import (
@@ -406,18 +407,14 @@ class BlueprintCatalogue(Protocol):
 
 @runtime_checkable
 class TaskQueue(Protocol):
-    async def enqueue(
-        self,
-        job: str,
-        *,
-        job_id: str,
-        queue: str,
-        args: Mapping[str, Any] | None = None,
-    ) -> bool:
-        """Queue `job` once per `job_id` (a duplicate id is a no-op returning False)."""
+    async def enqueue(self, job: JobName, *, job_id: str, priority: Priority) -> bool:
+        """Queue `job` once per `job_id` (a duplicate id is a no-op returning False). The job
+        reads its arguments from its operation row (`brx_domain.jobs`), so none travel here."""
         ...
 
-    async def depth(self) -> dict[str, int]: ...
+    async def depth(self) -> dict[str, int]:
+        """Jobs waiting per queue, by the queue's name as operators see it (metrics, /health)."""
+        ...
 
 
 @runtime_checkable

@@ -20,9 +20,10 @@ from brx_app.config import load_config
 from brx_app.container import build_container
 from brx_app.worker import Lifecycle, build_workers
 from brx_app.worker_run import serve
+from brx_domain.jobs import Priority
 from brx_domain.retry import RetryRule
 from brx_domain.sync import SyncOperation, SyncStatus
-from brx_domain.usecases.common import Ports, QueueName
+from brx_domain.usecases.common import Ports
 from brx_domain.usecases.users import register_user
 from tests.integration.fixtures_mysql import HOST, PASSWORD, PORT, USER, CatalogueDatabase
 from tests.integration.fixtures_sandbox import SandboxHandle
@@ -92,7 +93,7 @@ class Stack:
 
         lifecycle = Lifecycle(make, namespace=self.namespace, periodic_minutes=0)
         workers = build_workers(
-            lifecycle, list(QueueName), redis_settings=RedisSettings.from_dsn(self.redis_url),
+            lifecycle, list(Priority), redis_settings=RedisSettings.from_dsn(self.redis_url),
             burst=True, poll_delay=0.05, retry=retry,
         )  # fmt: skip
         await asyncio.wait_for(serve(workers, lifecycle, burst=True, grace=5), seconds)

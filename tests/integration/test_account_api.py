@@ -30,8 +30,9 @@ from brx_app.container import build_container
 from brx_app.http import create_app
 from brx_app.worker import Lifecycle, build_workers
 from brx_app.worker_run import serve
+from brx_domain.jobs import Priority
 from brx_domain.retry import RetryRule
-from brx_domain.usecases.common import Ports, QueueName
+from brx_domain.usecases.common import Ports
 from brx_domain.usecases.webhooks import sign
 from tests.integration.fixtures_sandbox import SandboxHandle
 
@@ -72,7 +73,7 @@ class Shop:
 
         lifecycle = Lifecycle(make, namespace=self.namespace, periodic_minutes=0)
         workers = build_workers(
-            lifecycle, list(QueueName), redis_settings=RedisSettings.from_dsn(self.redis_url),
+            lifecycle, list(Priority), redis_settings=RedisSettings.from_dsn(self.redis_url),
             burst=True, poll_delay=0.05, **options,
         )  # fmt: skip
         await asyncio.wait_for(serve(workers, lifecycle, burst=True, grace=5), 120)

@@ -27,9 +27,10 @@ from brx_adapters.system import SystemClock, UuidIds
 from brx_app.worker import Lifecycle, build_workers
 from brx_app.worker_run import serve
 from brx_domain.inventory import ItemPatch
+from brx_domain.jobs import Priority
 from brx_domain.retry import RetryRule
 from brx_domain.sync import OperationStatus, SyncOperation
-from brx_domain.usecases.common import Ports, QueueName
+from brx_domain.usecases.common import Ports
 from brx_domain.usecases.inventory import update_item
 from brx_domain.usecases.sync import start_bulk_sync
 from brx_domain.usecases.users import register_user
@@ -94,7 +95,7 @@ def run_workers(ports: Ports, redis_url: str, redis_prefix: str) -> RunWorkers:
 
         lifecycle = Lifecycle(make, namespace=redis_prefix, periodic_minutes=0)
         workers = build_workers(
-            lifecycle, list(QueueName), redis_settings=RedisSettings.from_dsn(redis_url),
+            lifecycle, list(Priority), redis_settings=RedisSettings.from_dsn(redis_url),
             burst=True, poll_delay=0.05, retry=rule,
         )  # fmt: skip
         await asyncio.wait_for(serve(workers, lifecycle, burst=True, grace=5), 120)

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from brx_adapters.postgres import PostgresUnitOfWorkFactory
 from brx_adapters.postgres.engine import _loads
-from brx_adapters.queue import ArqTaskQueue
+from brx_adapters.queue import ArqTaskQueue, queue_key
 from brx_domain.inventory import Properties
-from brx_domain.usecases.common import QueueName
+from brx_domain.jobs import Priority
 from tests.contracts.fixtures import add_items, new_item
 
 pytestmark = pytest.mark.integration
@@ -130,9 +130,11 @@ async def test_an_enqueued_job_reads_back_through_arq_as_arq_would_have_stored_i
 ) -> None:
     job_id = f"op-{uuid.uuid4()}"
     try:
-        assert await queue.enqueue("push_update", job_id=job_id, queue=QueueName.HIGH.value)
+        assert await queue.enqueue("push_update", job_id=job_id, priority=Priority.HIGH)
 
-        info = await Job(job_id, arq_redis, _queue_name=redis_prefix + QueueName.HIGH.value).info()
+        info = await Job(
+            job_id, arq_redis, _queue_name=queue_key(Priority.HIGH, redis_prefix)
+        ).info()
         ttl = await arq_redis.pttl(job_key_prefix + job_id)
     finally:
         await arq_redis.delete(job_key_prefix + job_id)
@@ -148,7 +150,7 @@ async def test_a_job_whose_result_is_still_kept_is_not_queued_again(
     job_id = f"op-{uuid.uuid4()}"
     await arq_redis.set(result_key_prefix + job_id, b"done", px=60_000)
     try:
-        queued = await queue.enqueue("push_update", job_id=job_id, queue=QueueName.HIGH.value)
+        queued = await queue.enqueue("push_update", job_id=job_id, priority=Priority.HIGH)
     finally:
         await arq_redis.delete(result_key_prefix + job_id, job_key_prefix + job_id)
 

@@ -32,7 +32,8 @@ from brx_app.http import create_app
 from brx_app.worker import Lifecycle, build_workers
 from brx_app.worker_run import serve
 from brx_domain.inventory import InventoryItem
-from brx_domain.usecases.common import Ports, QueueName
+from brx_domain.jobs import Priority
+from brx_domain.usecases.common import Ports
 from brx_domain.usecases.webhooks import sign
 from tests.integration.fixtures_sandbox import SandboxHandle
 
@@ -133,7 +134,7 @@ async def _workers(ports: Ports, redis_url: str, namespace: str) -> None:
     lifecycle = Lifecycle(make, namespace=namespace, periodic_minutes=0)
     workers = build_workers(
         lifecycle,
-        list(QueueName),
+        list(Priority),
         redis_settings=RedisSettings.from_dsn(redis_url),
         poll_delay=0.02,
     )

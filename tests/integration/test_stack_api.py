@@ -22,7 +22,8 @@ from brx_app.container import build_container
 from brx_app.http import create_app
 from brx_app.worker import Lifecycle, build_workers
 from brx_app.worker_run import serve
-from brx_domain.usecases.common import Ports, QueueName
+from brx_domain.jobs import Priority
+from brx_domain.usecases.common import Ports
 from tests.integration.fixtures_sandbox import SandboxHandle
 
 pytestmark = pytest.mark.integration
@@ -58,7 +59,7 @@ async def _run_workers(ports: Ports, redis_url: str, namespace: str) -> None:
         return ports, keep_open
 
     lifecycle = Lifecycle(make, namespace=namespace, periodic_minutes=0)
-    workers = build_workers(lifecycle, list(QueueName), redis_settings=RedisSettings.from_dsn(
+    workers = build_workers(lifecycle, list(Priority), redis_settings=RedisSettings.from_dsn(
         redis_url), burst=True, poll_delay=0.05)  # fmt: skip
     await asyncio.wait_for(serve(workers, lifecycle, burst=True, grace=5), 120)
 

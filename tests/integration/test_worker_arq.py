@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from cryptography.fernet import Fernet
 from dependency_injector import providers
 
 from brx_adapters.memory import MemoryMarketplaceGateway
+from brx_adapters.queue import queue_key
 from brx_adapters.queue.leases import reap
 from brx_app.config import load_config
 from brx_app.container import Container, build_container
@@ -24,9 +27,10 @@ from brx_app.worker import Lifecycle, build_workers
 from brx_app.worker_run import serve
 from brx_domain.errors import MarketplaceUnavailable
 from brx_domain.inventory import ItemPatch
+from brx_domain.jobs import Priority
 from brx_domain.ports import TaskQueue
-from brx_domain.sync import OperationStatus, SyncStatus
-from brx_domain.usecases.common import Ports, QueueName
+from brx_domain.sync import OperationStatus, OperationType, SyncOperation, SyncStatus
+from brx_domain.usecases.common import Ports, requeue_pending
 from brx_domain.usecases.inventory import update_item
 from brx_domain.usecases.sync import start_bulk_sync
 from brx_domain.usecases.users import register_user
@@ -88,7 +92,7 @@ def run_workers(ports: Ports, redis_url: str, redis_prefix: str) -> RunWorkers:
         lifecycle = Lifecycle(make, namespace=redis_prefix, periodic_minutes=0)
         workers = build_workers(
             lifecycle,
-            list(QueueName),
+            list(Priority),
             redis_settings=RedisSettings.from_dsn(redis_url),
             burst=True,
             poll_delay=0.05,
@@ -134,8 +138,8 @@ async def test_a_bulk_sync_queued_through_redis_is_run_by_the_worker(
 
 async def test_sending_one_operation_twice_queues_it_once(queue: TaskQueue) -> None:
     job_id = f"op-{uuid.uuid4()}"
-    first = await queue.enqueue("push_update", job_id=job_id, queue=QueueName.HIGH.value)
-    second = await queue.enqueue("push_update", job_id=job_id, queue=QueueName.HIGH.value)
+    first = await queue.enqueue("push_update", job_id=job_id, priority=Priority.HIGH)
+    second = await queue.enqueue("push_update", job_id=job_id, priority=Priority.HIGH)
 
     assert (first, second) == (True, False)
     assert (await queue.depth())["brx:high"] == 1
@@ -160,6 +164,32 @@ async def test_a_push_that_fails_transiently_is_retried_by_arq_and_completes(
     assert remote.quantity == 42
 
 
+async def test_a_pending_row_of_the_untyped_outbox_is_re_sent_and_run_from_postgres(
+    ports: Ports, gateway: MemoryMarketplaceGateway, run_workers: RunWorkers
+) -> None:
+    """A push queued before job arguments were typed: its JSONB names a Redis key as the
+    queue and has no request id. The outbox re-sends it through Redis and the worker runs it."""
+    user_id = await _user(ports)
+    await start_bulk_sync(ports, user_id)
+    await run_workers()
+    async with ports.uow() as uow:
+        (item,), _ = await uow.items.list(user_id, 1, 0)
+        await uow.items.save(replace(item, quantity=9))
+        legacy = {"job": {"name": "push_update", "queue": "brx:high", "args": {"item_id": item.id}}}
+        created = ports.clock.now() - timedelta(minutes=5)
+        operation_id = "legacy-" + uuid.uuid4().hex
+        await uow.operations.add(SyncOperation(
+            operation_id, user_id, OperationType.UPDATE, metadata=legacy, created_at=created
+        ))  # fmt: skip
+        await uow.commit()
+
+    assert await requeue_pending(ports) == 1
+    await run_workers()
+
+    assert await _operation_status(ports, operation_id) is OperationStatus.COMPLETED
+    assert gateway.for_token(TOKEN).products[int(str(item.external_stock_id))].quantity == 9
+
+
 async def test_a_job_orphaned_by_a_killed_worker_is_freed_and_run_again(
     ports: Ports,
     queue: TaskQueue,
@@ -174,7 +204,7 @@ async def test_a_job_orphaned_by_a_killed_worker_is_freed_and_run_again(
     await redis_client.set(in_progress, b"1", px=3_610_000)  # marked just now
     still_held = await reap(
         redis_client,
-        redis_prefix + QueueName.BULK.value,
+        queue_key(Priority.BULK, redis_prefix),
         in_progress_seconds=3610,
         namespace=redis_prefix,
     )

@@ -25,19 +25,9 @@ from brx_domain.errors import (
     MarketplaceUnavailable,
     MarketplaceValidation,
 )
+from brx_domain.jobs import JobName, Priority
 from brx_domain.ports import ProductDraft
 from tests.contracts.fixtures import new_item
-
-
-async def test_queue_records_jobs_and_drops_a_duplicate_id() -> None:
-    queue = MemoryTaskQueue()
-
-    first = await queue.enqueue("push_update", job_id="t1", queue="brx:high", args={"a": 1})
-    again = await queue.enqueue("push_update", job_id="t1", queue="brx:high")
-
-    assert (first, again) == (True, False)
-    assert queue.enqueued == [("push_update", "t1", "brx:high", {"a": 1})]
-    assert await queue.depth() == {"brx:high": 1}
 
 
 async def test_queue_fail_next_simulates_redis_down_without_recording() -> None:
@@ -45,8 +35,8 @@ async def test_queue_fail_next_simulates_redis_down_without_recording() -> None:
     queue.fail_next(1)
 
     with pytest.raises(DependencyUnavailable):
-        await queue.enqueue("j", job_id="t1", queue="q")
-    accepted = await queue.enqueue("j", job_id="t1", queue="q")
+        await queue.enqueue(JobName.PUSH_UPDATE, job_id="t1", priority=Priority.HIGH)
+    accepted = await queue.enqueue(JobName.PUSH_UPDATE, job_id="t1", priority=Priority.HIGH)
 
     assert accepted and queue.failures == 1
 
@@ -58,7 +48,7 @@ async def test_queue_on_enqueue_hands_each_job_to_an_in_process_worker() -> None
         ran.append(job)
 
     queue = MemoryTaskQueue(on_enqueue=worker)
-    await queue.enqueue("j", job_id="t1", queue="q")
+    await queue.enqueue(JobName.PUSH_UPDATE, job_id="t1", priority=Priority.HIGH)
 
     assert [job.job_id for job in ran] == ["t1"]
     assert await queue.depth() == {}

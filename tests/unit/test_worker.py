@@ -14,10 +14,11 @@ from brx_app.jobs import JOBS, give_up_job, run_job
 from brx_app.worker import ARQ_MAX_TRIES, PLANS, job_function, parse_queues
 from brx_domain.errors import DependencyUnavailable, MarketplaceUnavailable, MarketplaceValidation
 from brx_domain.inventory import ItemPatch
+from brx_domain.jobs import JobName, Priority
 from brx_domain.ports import WebhookDelivery
 from brx_domain.retry import RetryRule
-from brx_domain.sync import OperationStatus, OperationType, SyncStatus
-from brx_domain.usecases.common import JobName, QueueName
+from brx_domain.sync import OperationStatus, OperationType, SyncOperation, SyncStatus
+from brx_domain.usecases.common import requeue_pending
 from brx_domain.usecases.inventory import update_item
 from brx_domain.usecases.periodic import (
     purge_old_webhook_deliveries,
@@ -83,8 +84,8 @@ def test_every_queue_retries_for_hours_and_arq_never_counts_tries_out() -> None:
 
 
 def test_queues_are_chosen_by_short_names() -> None:
-    assert parse_queues("all") == list(QueueName)
-    assert parse_queues("high, bulk") == [QueueName.HIGH, QueueName.BULK]
+    assert parse_queues("all") == list(Priority)
+    assert parse_queues("high, bulk") == [Priority.HIGH, Priority.BULK]
     with pytest.raises(ValueError):
         parse_queues("urgent")
 
@@ -213,6 +214,58 @@ async def test_each_job_run_logs_one_line_with_its_operation_user_outcome_and_du
     assert (line.job, line.outcome, line.status) == ("push_update", "done", "completed")  # type: ignore[attr-defined]
     assert line.user_id == str(world.user_id)  # type: ignore[attr-defined]
     assert line.duration_ms >= 0  # type: ignore[attr-defined]
+
+
+async def test_the_job_log_line_carries_the_request_id_of_the_call_that_queued_it(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    (item,) = await world.seed(world.account.add_product(16, 5, 100))
+    change = await update_item(
+        world.ports, world.user_id, item.id, ItemPatch(quantity=3), request_id="req-42"
+    )
+    world.queue.pop_all()
+    assert change.task_id is not None
+
+    with caplog.at_level(logging.INFO, logger="brx.worker"):
+        await job_function(JobName.PUSH_UPDATE, retry=RULE).coroutine(
+            _ctx(world, change.task_id), operation_id=change.task_id
+        )
+
+    (line,) = [r for r in caplog.records if getattr(r, "operation_id", None) == change.task_id]
+    assert line.request_id == "req-42"  # type: ignore[attr-defined]
+
+
+async def test_a_pending_operation_stored_before_jobs_were_typed_still_runs(world: World) -> None:
+    """The JSON of a row written by the untyped outbox: a Redis key as `queue`, no request id,
+    the product id as a number."""
+    (item,) = await world.seed(world.account.add_product(16, 5, 100))
+    legacy = {
+        "job": {
+            "name": "push_delete",
+            "queue": "brx:high",
+            "args": {
+                "item_id": item.id,
+                "external_stock_id": int(str(item.external_stock_id)),
+                "blueprint_id": item.blueprint_id,
+            },
+        }
+    }
+    old = world.clock.now() - timedelta(minutes=5)
+    operation = SyncOperation("legacy-op", world.user_id, OperationType.DELETE, metadata=legacy,
+                              created_at=old)  # fmt: skip
+    async with world.ports.uow() as uow:
+        await uow.operations.add(operation)
+        await uow.commit()
+
+    assert await requeue_pending(world.ports) == 1
+    (queued,) = world.queue.pop_all()
+    await run_job(world.ports, queued.job, queued.job_id)
+
+    assert (queued.job, queued.priority) == ("push_delete", Priority.HIGH)
+    async with world.ports.uow() as uow:
+        done = await uow.operations.get("legacy-op")
+    assert done is not None and done.status is OperationStatus.COMPLETED
+    assert int(str(item.external_stock_id)) not in world.account.products
 
 
 async def test_webhook_deliveries_older_than_the_window_are_purged(world: World) -> None:

@@ -7,8 +7,8 @@ from collections.abc import Collection
 import pytest
 
 from brx_app.jobs import run_job
+from brx_domain.jobs import JobName
 from brx_domain.sync import OperationStatus, SyncStatus
-from brx_domain.usecases.common import JobName
 from brx_domain.usecases.sync import start_bulk_sync
 from tests.unit.world import World
 

@@ -8,17 +8,18 @@ next n enqueues fail as if Redis were down (the outbox must then keep the work).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
+from brx_adapters.queue.keys import QUEUE_KEYS
 from brx_domain.errors import DependencyUnavailable
+from brx_domain.jobs import JobName, Priority
 
 
 class QueuedJob(NamedTuple):
     job: str
     job_id: str
-    queue: str
-    args: Mapping[str, Any]
+    priority: Priority
 
 
 OnEnqueue = Callable[[QueuedJob], Awaitable[None]]
@@ -36,21 +37,14 @@ class MemoryTaskQueue:
     def fail_next(self, n: int = 1) -> None:
         self._fail += n
 
-    async def enqueue(
-        self,
-        job: str,
-        *,
-        job_id: str,
-        queue: str,
-        args: Mapping[str, Any] | None = None,
-    ) -> bool:
+    async def enqueue(self, job: JobName, *, job_id: str, priority: Priority) -> bool:
         if self._fail > 0:
             self._fail -= 1
             self.failures += 1
             raise DependencyUnavailable("queue unavailable (simulated)")
         if job_id in self._ids:
             return False
-        queued = QueuedJob(job, job_id, queue, dict(args or {}))
+        queued = QueuedJob(str(job), job_id, Priority(priority))
         self._ids.add(job_id)
         self.enqueued.append(queued)
         self.pending.append(queued)
@@ -60,7 +54,8 @@ class MemoryTaskQueue:
         return True
 
     async def depth(self) -> dict[str, int]:
-        return dict(Counter(job.queue for job in self.pending))
+        """By the arq adapter's queue names, as metrics and /health show them."""
+        return dict(Counter(QUEUE_KEYS[job.priority] for job in self.pending))
 
     def pop_all(self) -> list[QueuedJob]:
         """Take every pending job (what a worker would do), oldest first."""

@@ -7,8 +7,6 @@ same operation twice, or re-sending it from the outbox, never runs it twice at o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import job_key_prefix, result_key_prefix
@@ -17,8 +15,9 @@ from arq.utils import timestamp_ms
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
+from brx_adapters.queue.keys import QUEUE_KEYS, queue_key
 from brx_domain.errors import DependencyUnavailable
-from brx_domain.usecases.common import QueueName
+from brx_domain.jobs import JobName, Priority
 
 _ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
@@ -50,23 +49,20 @@ class ArqTaskQueue:
         settings.conn_retries = 1
         return cls(settings, namespace=namespace)
 
-    async def enqueue(
-        self,
-        job: str,
-        *,
-        job_id: str,
-        queue: str,
-        args: Mapping[str, Any] | None = None,
-    ) -> bool:
+    async def enqueue(self, job: JobName, *, job_id: str, priority: Priority) -> bool:
         try:
             pool = await self._pool_or_create()
             script = self._script or pool.register_script(_ENQUEUE)
             now = timestamp_ms()
             encoded = serialize_job(
-                job, (), {"operation_id": job_id}, None, now, serializer=pool.job_serializer
+                str(job), (), {"operation_id": job_id}, None, now, serializer=pool.job_serializer
             )
             queued = await script(
-                keys=[job_key_prefix + job_id, result_key_prefix + job_id, self.namespace + queue],
+                keys=[
+                    job_key_prefix + job_id,
+                    result_key_prefix + job_id,
+                    queue_key(priority, self.namespace),
+                ],
                 args=[pool.expires_extra_ms, encoded, now, job_id],
             )
         except _ERRORS as exc:
@@ -77,7 +73,7 @@ class ArqTaskQueue:
 
     async def depth(self) -> dict[str, int]:
         """Jobs waiting (or deferred for a retry) per queue, by the queue's plain name."""
-        names: Sequence[str] = [name.value for name in QueueName]
+        names = list(QUEUE_KEYS.values())
         try:
             pool = await self._pool_or_create()
             counts = await asyncio.gather(*(pool.zcard(self.namespace + n) for n in names))

@@ -16,7 +16,8 @@ from typing import Any
 
 from brx_app.config import AppConfig, load_config
 from brx_app.failures import ConfigError, StartupError
-from brx_domain.usecases.common import Ports, QueueName
+from brx_domain.jobs import Priority
+from brx_domain.usecases.common import Ports
 
 NEEDS = ("DATABASE_URL", "REDIS_URL")
 NEEDS_IN_PRODUCTION = ("FERNET_KEY",)
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _main(config: AppConfig, queues: list[QueueName], *, burst: bool) -> None:
+async def _main(config: AppConfig, queues: list[Priority], *, burst: bool) -> None:
     from arq.connections import RedisSettings
 
     from brx_app.container import build_container

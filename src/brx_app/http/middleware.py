@@ -146,3 +146,10 @@ class LifespanMiddleware:
 
     async def process_shutdown(self, scope: Any, event: Any) -> None:
         await self.runtime.close()
+
+
+def request_id_of(req: falcon.asgi.Request) -> str | None:
+    """The id `RequestContext` gave this request, for use cases that queue work (the worker
+    logs it beside the job)."""
+    found = getattr(req.context, "request_id", None)
+    return str(found) if found else None

@@ -10,12 +10,13 @@ operations table's unique id and only one is queued.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from brx_domain.errors import Conflict, NotFound, SyncInProgress
+from brx_domain.jobs import decode
 from brx_domain.ports import SettingsRepository
 from brx_domain.sync import (
     OperationStatus,
@@ -46,7 +47,8 @@ class OperationView:
     @classmethod
     def of(cls, operation: SyncOperation) -> OperationView:
         meta = operation.metadata
-        args: dict[str, Any] = dict(meta.get("job", {}).get("args") or {})
+        job = decode(meta)
+        args: dict[str, Any] = asdict(job.args) if job else {}
         return cls(
             operation.operation_id,
             operation.operation_type,

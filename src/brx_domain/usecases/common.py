@@ -7,10 +7,10 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
 from brx_domain.errors import DomainError, NotConnected, NotFound
+from brx_domain.jobs import Job, JobArgs, decode, encode
 from brx_domain.ports import (
     BlueprintCatalogue,
     Clock,
@@ -25,21 +25,6 @@ from brx_domain.ports import (
 from brx_domain.sync import OperationType, SyncOperation, UserSyncSettings
 
 log = logging.getLogger("brx.usecases")
-
-
-class QueueName(enum.StrEnum):
-    HIGH = "brx:high"  # webhooks and pushes: a shop waits on these
-    BULK = "brx:bulk"  # bulk syncs: long, few
-    DEFAULT = "brx:default"  # reconciliation and the rest
-
-
-class JobName(enum.StrEnum):
-    BULK_SYNC = "bulk_sync"
-    RECONCILE = "reconcile"
-    PUSH_UPDATE = "push_update"
-    PUSH_DELETE = "push_delete"
-    PUSH_PURCHASE = "push_purchase"
-    APPLY_WEBHOOK = "apply_webhook"
 
 
 class WhenCardTraderDown(enum.StrEnum):
@@ -81,30 +66,31 @@ def new_operation(
     ports: Ports,
     user_id: UUID,
     kind: OperationType,
-    job: JobName,
-    queue: QueueName,
-    **args: Any,
+    args: JobArgs,
+    *,
+    request_id: str | None = None,
 ) -> SyncOperation:
     """A pending operation that also records the job to run, so a lost enqueue can be redone
-    from the database alone (the operations table is the outbox)."""
+    from the database alone (the operations table is the outbox); `request_id` is the API
+    request that asked for it, carried to the worker's log line."""
     operation_id = ports.ids.new_id()
     return SyncOperation(
         operation_id,
         user_id,
         kind,
         created_at=ports.clock.now(),
-        metadata={"job": {"name": job.value, "queue": queue.value, "args": args}},
+        metadata={"job": encode(Job(args, request_id))},
     )
 
 
 async def dispatch(ports: Ports, operation: SyncOperation) -> bool:
     """Enqueue the operation's job after its row committed. A failure here loses nothing: the
     row stays pending and `requeue_pending` sends it again."""
-    job = operation.metadata["job"]
+    job = decode(operation.metadata)
+    if job is None:
+        return False
     try:
-        await ports.queue.enqueue(
-            job["name"], job_id=operation.operation_id, queue=job["queue"], args=job["args"]
-        )
+        await ports.queue.enqueue(job.name, job_id=operation.operation_id, priority=job.priority)
     except Exception:  # the queue is down; the outbox row keeps the work
         log.warning(
             "enqueue failed; operation %s stays pending", operation.operation_id, exc_info=True

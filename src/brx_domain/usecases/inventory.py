@@ -14,9 +14,10 @@ from brx_domain.inventory import (
     StockReason,
     ledger_for_edit,
 )
+from brx_domain.jobs import PushDelete, PushUpdate
 from brx_domain.listing import InventoryQuery
 from brx_domain.sync import OperationType
-from brx_domain.usecases.common import JobName, Ports, QueueName, dispatch, new_operation
+from brx_domain.usecases.common import Ports, dispatch, new_operation
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,9 @@ async def item_history(
     return entries
 
 
-async def update_item(ports: Ports, user_id: UUID, item_id: int, patch: ItemPatch) -> ItemChange:
+async def update_item(
+    ports: Ports, user_id: UUID, item_id: int, patch: ItemPatch, *, request_id: str | None = None
+) -> ItemChange:
     """Commit the edit locally, then push the item's new state to CardTrader through the queue."""
     async with ports.uow() as uow:
         before = await uow.items.get(user_id, item_id)
@@ -71,9 +74,8 @@ async def update_item(ports: Ports, user_id: UUID, item_id: int, patch: ItemPatc
                 ports,
                 user_id,
                 OperationType.UPDATE,
-                JobName.PUSH_UPDATE,
-                QueueName.HIGH,
-                item_id=item_id,
+                PushUpdate(item_id),
+                request_id=request_id,
             )
             await uow.operations.add(operation)
         entry = ledger_for_edit(
@@ -87,7 +89,9 @@ async def update_item(ports: Ports, user_id: UUID, item_id: int, patch: ItemPatc
     return ItemChange(after, operation.operation_id if operation else None)
 
 
-async def delete_item(ports: Ports, user_id: UUID, item_id: int) -> ItemChange:
+async def delete_item(
+    ports: Ports, user_id: UUID, item_id: int, *, request_id: str | None = None
+) -> ItemChange:
     """Remove the item; the operation row remembers the CardTrader product to delete, so a
     CardTrader failure leaves a retry or a visible failed operation, never a silent listing."""
     async with ports.uow() as uow:
@@ -100,11 +104,8 @@ async def delete_item(ports: Ports, user_id: UUID, item_id: int) -> ItemChange:
                 ports,
                 user_id,
                 OperationType.DELETE,
-                JobName.PUSH_DELETE,
-                QueueName.HIGH,
-                item_id=item_id,
-                external_stock_id=item.external_stock_id,
-                blueprint_id=item.blueprint_id,
+                PushDelete(item_id, str(item.external_stock_id), item.blueprint_id),
+                request_id=request_id,
             )
             await uow.operations.add(operation)
         if item.quantity:

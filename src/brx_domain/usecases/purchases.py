@@ -15,12 +15,11 @@ from brx_domain.errors import (
     NotListedOnCardTrader,
 )
 from brx_domain.inventory import LedgerEntry, StockReason, check_purchase
+from brx_domain.jobs import PushPurchase
 from brx_domain.ports import UnitOfWork
 from brx_domain.sync import OperationStatus, OperationType, SyncOperation
 from brx_domain.usecases.common import (
-    JobName,
     Ports,
-    QueueName,
     WhenCardTraderDown,
     dispatch,
     error_text,
@@ -40,10 +39,12 @@ class Purchase:
     queued: bool  # CardTrader's decrement follows through the queue
 
 
-async def purchase_item(ports: Ports, user_id: UUID, item_id: int, quantity: int) -> Purchase:
+async def purchase_item(
+    ports: Ports, user_id: UUID, item_id: int, quantity: int, *, request_id: str | None = None
+) -> Purchase:
     """Take the stock, then decrement CardTrader under the purchase deadline. Gone or short
     there: 409 and nothing sold. No answer in time: the configured policy decides."""
-    operation, remaining = await _take(ports, user_id, item_id, quantity)
+    operation, remaining = await _take(ports, user_id, item_id, quantity, request_id)
     started = await begin(ports, operation.operation_id)
     assert started is not None  # just created, nobody else runs it
     try:
@@ -69,7 +70,7 @@ async def purchase_item(ports: Ports, user_id: UUID, item_id: int, quantity: int
 
 
 async def _take(
-    ports: Ports, user_id: UUID, item_id: int, quantity: int
+    ports: Ports, user_id: UUID, item_id: int, quantity: int, request_id: str | None
 ) -> tuple[SyncOperation, int]:
     """The local half, in one transaction: stock, ledger and the operation (the outbox)."""
     async with ports.uow() as uow:
@@ -85,13 +86,14 @@ async def _take(
             ports,
             user_id,
             OperationType.PURCHASE,
-            JobName.PUSH_PURCHASE,
-            QueueName.HIGH,
-            item_id=item_id,
-            quantity=quantity,
-            external_stock_id=item.external_stock_id,
-            blueprint_id=item.blueprint_id,
-            quantity_before=remaining + quantity,
+            PushPurchase(
+                item_id,
+                quantity,
+                str(item.external_stock_id),
+                item.blueprint_id,
+                quantity_before=remaining + quantity,
+            ),
+            request_id=request_id,
         )
         await uow.operations.add(operation)
         entry = _entry(ports, operation, -quantity, StockReason.PURCHASE, remaining)

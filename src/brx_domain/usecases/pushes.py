@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from brx_domain.inventory import InventoryItem, LedgerEntry, StockReason
+from brx_domain.jobs import PushDelete, PushUpdate, args_of
 from brx_domain.ports import ProductDraft
 from brx_domain.sync import SyncOperation
 from brx_domain.usecases.common import Ports
@@ -29,7 +30,7 @@ async def push_update(ports: Ports, operation_id: str) -> SyncOperation | None:
     """Send the item's current state (PUT is idempotent, so a retry is harmless)."""
 
     async def body(operation: SyncOperation) -> Mapping[str, Any]:
-        item_id = int(operation.metadata["job"]["args"]["item_id"])
+        item_id = args_of(operation.metadata, PushUpdate).item_id
         async with ports.uow() as uow:
             item = await uow.items.get(operation.user_id, item_id)
         if item is None or not item.external_stock_id:
@@ -43,7 +44,7 @@ async def push_update(ports: Ports, operation_id: str) -> SyncOperation | None:
 
 async def push_delete(ports: Ports, operation_id: str) -> SyncOperation | None:
     async def body(operation: SyncOperation) -> Mapping[str, Any]:
-        external_id = str(operation.metadata["job"]["args"]["external_stock_id"])
+        external_id = args_of(operation.metadata, PushDelete).external_stock_id
         market = await marketplace_for(ports, operation)
         deleted = await market.delete_product(int(external_id))
         return {"external_stock_id": external_id, "already_gone": not deleted}

@@ -23,6 +23,7 @@ from brx_domain.errors import (
     WriteUndetermined,
 )
 from brx_domain.inventory import StockReason
+from brx_domain.jobs import PushPurchase, args_of
 from brx_domain.ports import Marketplace
 from brx_domain.sync import RemoteProduct, SyncOperation
 from brx_domain.usecases.common import Ports
@@ -44,13 +45,8 @@ class Decrement:
 
     @classmethod
     def of(cls, operation: SyncOperation) -> Decrement:
-        args = operation.metadata["job"]["args"]
-        return cls(
-            int(args["item_id"]),
-            int(args["external_stock_id"]),
-            int(args["blueprint_id"]),
-            int(args["quantity"]),
-        )
+        args = args_of(operation.metadata, PushPurchase)
+        return cls(args.item_id, int(args.external_stock_id), args.blueprint_id, args.quantity)
 
 
 class Shortfall(Exception):

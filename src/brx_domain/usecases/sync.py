@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from brx_domain.errors import NotFound, SyncInProgress
+from brx_domain.jobs import BulkSync, Reconcile, args_of
 from brx_domain.ports import Marketplace
 from brx_domain.sync import (
     OperationStatus,
@@ -18,9 +19,7 @@ from brx_domain.sync import (
     sources_for,
 )
 from brx_domain.usecases.common import (
-    JobName,
     Ports,
-    QueueName,
     connected_settings_of,
     dispatch,
     error_text,
@@ -31,7 +30,9 @@ from brx_domain.usecases.importer import Importer, ImportOptions, ensure_latest_
 from brx_domain.usecases.operations import finish, marketplace_for, run_operation
 
 
-async def start_bulk_sync(ports: Ports, user_id: UUID, *, force: bool = False) -> SyncOperation:
+async def start_bulk_sync(
+    ports: Ports, user_id: UUID, *, force: bool = False, request_id: str | None = None
+) -> SyncOperation:
     """Claim the user's sync slot atomically (two concurrent starts never both win), record
     the operation and queue it."""
     async with ports.uow() as uow:
@@ -46,7 +47,7 @@ async def start_bulk_sync(ports: Ports, user_id: UUID, *, force: bool = False) -
         if not claimed:
             raise SyncInProgress(f"a bulk sync of user {user_id} is already running")
         operation = new_operation(
-            ports, user_id, OperationType.BULK_SYNC, JobName.BULK_SYNC, QueueName.BULK, force=force
+            ports, user_id, OperationType.BULK_SYNC, BulkSync(force), request_id=request_id
         )
         await uow.operations.add(operation)
         await uow.commit()
@@ -62,6 +63,7 @@ async def request_reconciliation(
     dry_run: bool = False,
     force: bool = False,
     periodic: bool = False,
+    request_id: str | None = None,
 ) -> SyncOperation:
     async with ports.uow() as uow:
         await connected_settings_of(uow, user_id)
@@ -69,11 +71,8 @@ async def request_reconciliation(
             ports,
             user_id,
             OperationType.PERIODIC_SYNC,  # every reconciliation; `metadata.trigger` says who
-            JobName.RECONCILE,
-            QueueName.DEFAULT,
-            blueprint_id=blueprint_id,
-            dry_run=dry_run,
-            force=force,
+            Reconcile(blueprint_id, dry_run, force),
+            request_id=request_id,
         )
         operation = replace(
             operation,
@@ -91,9 +90,7 @@ async def run_bulk_sync(ports: Ports, operation_id: str) -> SyncOperation | None
     result = await run_operation(
         ports,
         operation_id,
-        lambda op: _import(
-            ports, op, ImportOptions(force=bool(op.metadata["job"]["args"].get("force")))
-        ),
+        lambda op: _import(ports, op, ImportOptions(force=args_of(op.metadata, BulkSync).force)),
     )
     if result is not None:
         await _settle_user(ports, result)
@@ -112,12 +109,8 @@ async def fail_bulk_sync(ports: Ports, operation_id: str, exc: BaseException) ->
 
 async def run_reconciliation(ports: Ports, operation_id: str) -> SyncOperation | None:
     def options(op: SyncOperation) -> ImportOptions:
-        args = op.metadata["job"]["args"]
-        return ImportOptions(
-            force=bool(args.get("force")),
-            dry_run=bool(args.get("dry_run")),
-            blueprint_id=args.get("blueprint_id"),
-        )
+        args = args_of(op.metadata, Reconcile)
+        return ImportOptions(force=args.force, dry_run=args.dry_run, blueprint_id=args.blueprint_id)
 
     return await run_operation(ports, operation_id, lambda op: _import(ports, op, options(op)))
 

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from brx_domain.errors import NotFound, Unauthenticated
 from brx_domain.inventory import LedgerEntry, StockReason
+from brx_domain.jobs import ApplyWebhook, args_of
 from brx_domain.json_input import decode_object
 from brx_domain.orders import (
     EffectKind,
@@ -24,7 +25,7 @@ from brx_domain.orders import (
 )
 from brx_domain.ports import UnitOfWork, WebhookDelivery
 from brx_domain.sync import OperationStatus, OperationType, SyncOperation, UserSyncSettings
-from brx_domain.usecases.common import JobName, Ports, QueueName, dispatch, new_operation
+from brx_domain.usecases.common import Ports, dispatch, new_operation
 from brx_domain.usecases.operations import run_operation
 
 REJECTED = "invalid webhook signature"  # one answer for every rejection: nothing to probe
@@ -49,14 +50,19 @@ class Receipt:
 
 
 async def receive_webhook(
-    ports: Ports, user_id: UUID, body: bytes, signature: str | None
+    ports: Ports,
+    user_id: UUID,
+    body: bytes,
+    signature: str | None,
+    *,
+    request_id: str | None = None,
 ) -> Receipt:
     """Authenticate, check freshness, store once by delivery id, queue; no stock is touched.
     One unit of work from reading the secret to the commit: one transaction per delivery."""
     async with ports.uow() as uow:
         secret = _secret_of(ports, await uow.settings.get(user_id))
         event, raw = _authentic_event(ports, body, signature, secret)
-        receipt, operation = await _store(ports, uow, user_id, event, raw)
+        receipt, operation = await _store(ports, uow, user_id, event, raw, request_id)
     if operation is not None and not event.is_test:
         await dispatch(ports, operation)
     return receipt
@@ -92,7 +98,12 @@ def _check_fresh(ports: Ports, event: OrderEvent) -> None:
 
 
 async def _store(
-    ports: Ports, uow: UnitOfWork, user_id: UUID, event: OrderEvent, raw: Mapping[str, Any]
+    ports: Ports,
+    uow: UnitOfWork,
+    user_id: UUID,
+    event: OrderEvent,
+    raw: Mapping[str, Any],
+    request_id: str | None,
 ) -> tuple[Receipt, SyncOperation | None]:
     """The delivery and its operation, committed together; a duplicate stores nothing."""
     delivery = WebhookDelivery(event.id, user_id, ports.clock.now(), dict(raw), event.mode)
@@ -102,9 +113,8 @@ async def _store(
         ports,
         user_id,
         OperationType.WEBHOOK,
-        JobName.APPLY_WEBHOOK,
-        QueueName.HIGH,
-        delivery_id=event.id,
+        ApplyWebhook(event.id),
+        request_id=request_id,
     )
     if event.is_test:  # recorded for the seller to see, never applied to live stock
         operation = operation.finished(
@@ -121,7 +131,7 @@ async def apply_webhook(ports: Ports, operation_id: str) -> SyncOperation | None
     """Apply a stored delivery through the order rules, in one transaction with its ledger."""
 
     async def body(operation: SyncOperation) -> Mapping[str, Any]:
-        delivery_id = str(operation.metadata["job"]["args"]["delivery_id"])
+        delivery_id = args_of(operation.metadata, ApplyWebhook).delivery_id
         async with ports.uow() as uow:
             delivery = await uow.webhooks.get(operation.user_id, delivery_id)
             if delivery is None:

@@ -8,6 +8,7 @@ import falcon.asgi
 
 from brx_app.http.idempotency import idempotent
 from brx_app.http.io import query, read_json
+from brx_app.http.middleware import request_id_of
 from brx_app.http.present import item_json, ledger_json
 from brx_app.http.schemas import InventoryQueryIn, ItemUpdate, PageQuery, PurchaseRequest
 from brx_domain.usecases import Ports
@@ -49,7 +50,9 @@ class Item:
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: int
     ) -> None:
         body = await read_json(req, ItemUpdate)
-        change = await update_item(self.ports, user_id, item_id, body.to_patch())
+        change = await update_item(
+            self.ports, user_id, item_id, body.to_patch(), request_id=request_id_of(req)
+        )
         resp.media = {
             "item_id": item_id,
             "status": "updated",
@@ -62,7 +65,7 @@ class Item:
     async def on_delete(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: int
     ) -> None:
-        change = await delete_item(self.ports, user_id, item_id)
+        change = await delete_item(self.ports, user_id, item_id, request_id=request_id_of(req))
         resp.media = {
             "item_id": item_id,
             "status": "deleted",
@@ -99,7 +102,9 @@ class Purchase:
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID, item_id: int
     ) -> None:
         body = await read_json(req, PurchaseRequest)
-        done = await purchase_item(self.ports, user_id, item_id, body.units)
+        done = await purchase_item(
+            self.ports, user_id, item_id, body.units, request_id=request_id_of(req)
+        )
         resp.media = {
             "item_id": item_id,
             "status": "purchased",

@@ -8,6 +8,7 @@ import falcon
 import falcon.asgi
 
 from brx_app.http.io import query
+from brx_app.http.middleware import request_id_of
 from brx_app.http.present import accepted_json, progress_json, status_json, task_state
 from brx_app.http.schemas import ReconcileQuery, StartQuery
 from brx_domain.usecases import Ports
@@ -28,7 +29,9 @@ class StartSync:
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: UUID
     ) -> None:
         options = query(req, StartQuery)
-        operation = await start_bulk_sync(self.ports, user_id, force=options.force)
+        operation = await start_bulk_sync(
+            self.ports, user_id, force=options.force, request_id=request_id_of(req)
+        )
         resp.status = falcon.HTTP_202
         resp.media = accepted_json(operation, user_id, "Bulk sync started")
 
@@ -76,7 +79,11 @@ class SyncFromCardTrader:
     ) -> None:
         options = query(req, ReconcileQuery)
         operation = await request_reconciliation(
-            self.ports, user_id, blueprint_id=options.blueprint, dry_run=options.dry_run
+            self.ports,
+            user_id,
+            blueprint_id=options.blueprint,
+            dry_run=options.dry_run,
+            request_id=request_id_of(req),
         )
         resp.status = falcon.HTTP_202
         resp.media = {

@@ -11,7 +11,7 @@ import falcon.asgi
 from brx_app import metrics
 from brx_app.http.errors import ApiError
 from brx_app.http.io import read_body
-from brx_app.http.middleware import PUBLIC
+from brx_app.http.middleware import PUBLIC, request_id_of
 from brx_domain.errors import DomainError, NotFound, Unauthenticated
 from brx_domain.usecases import Ports
 from brx_domain.usecases.sync import get_status
@@ -50,7 +50,9 @@ class Webhook:
         try:
             body = await read_body(req, self.max_body_bytes)
             owner = _user_or_reject(user_id)
-            receipt = await receive_webhook(self.ports, owner, body, req.get_header("Signature"))
+            receipt = await receive_webhook(
+                self.ports, owner, body, req.get_header("Signature"), request_id=request_id_of(req)
+            )
         except Exception as exc:  # counted here, answered by the one error mapping
             metrics.observe_webhook(_outcome(exc))
             raise
