@@ -22,8 +22,8 @@ from arq.connections import RedisSettings
 from arq.cron import cron
 from arq.worker import Function, Retry, Worker, func
 
-from brx_adapters.queue.keys import queue_key
 from brx_adapters.queue.leases import lease, reap
+from brx_adapters.queue_keys import queue_key
 from brx_app.jobs import give_up_job, run_job
 from brx_domain.jobs import JobName, Priority, decode
 from brx_domain.retry import RetryRule

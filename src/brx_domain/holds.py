@@ -31,7 +31,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from brx_domain.inventory import InventoryItem, LedgerEntry, StockReason
-from brx_domain.jobs import decode
 from brx_domain.orders import OrderStockRecord, parse_event
 from brx_domain.sync import OperationStatus, SyncOperation
 
@@ -52,13 +51,11 @@ def _pushes_touching(
         recent = op.completed_at is not None and op.completed_at >= since
         if op.status is not OperationStatus.PENDING and not recent:
             continue
-        job = decode(op.metadata)
-        item_id = getattr(job.args, "item_id", None) if job else None
-        product_id = getattr(job.args, "external_stock_id", None) if job else None
-        if item_id is not None:
-            item_ids.add(int(item_id))
-        if product_id is not None:
-            products.add(str(product_id))
+        args: Mapping[str, object] = op.metadata.get("job", {}).get("args", {})
+        if args.get("item_id") is not None:
+            item_ids.add(int(str(args["item_id"])))
+        if args.get("external_stock_id") is not None:
+            products.add(str(args["external_stock_id"]))
     return item_ids, products
 
 

@@ -6,7 +6,7 @@ re-sends it), so a job's arguments must survive in `operation.metadata["job"]`. 
 dataclasses. The JSON keeps its first shape (`name`, `queue`, `args` with the same keys), so
 rows stored before the arguments were typed still run, and the SQL that looks into
 `job -> args` (holds, webhook lookups) keeps working. Priorities are domain words; which Redis
-key serves each is the queue adapter's business (`brx_adapters.queue.keys`).
+key serves each is the queue adapter's business (`brx_adapters.queue_keys`).
 """
 
 from __future__ import annotations
@@ -131,8 +131,12 @@ def decode(metadata: Mapping[str, Any]) -> Job | None:
     known = {f.name: args[f.name] for f in fields(kind) if f.name in args}
     if "external_stock_id" in known:  # stored as text or as a number by older versions
         known["external_stock_id"] = str(known["external_stock_id"])
+    try:
+        job_args = kind(**known)
+    except TypeError:  # a required argument is missing: the row is not a job this code wrote
+        raise LookupError(f"job {raw.get('name')!r} lacks arguments: {sorted(args)}") from None
     request_id = raw.get("request_id")
-    return Job(kind(**known), str(request_id) if request_id else None)
+    return Job(job_args, str(request_id) if request_id else None)
 
 
 def args_of(metadata: Mapping[str, Any], kind: type[A]) -> A:

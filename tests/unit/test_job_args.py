@@ -110,3 +110,5 @@ def test_an_operation_without_a_job_has_none_and_asking_its_arguments_is_refused
         args_of({"progress": {}}, PushUpdate)
     with pytest.raises(LookupError):
         args_of({"job": encode(Job(PushUpdate(1)))}, PushDelete)
+    with pytest.raises(LookupError, match="lacks arguments"):
+        decode({"job": {"name": "push_purchase", "args": {"item_id": 1}}})

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
-from brx_adapters.queue.keys import QUEUE_KEYS
+from brx_adapters.queue_keys import QUEUE_KEYS
 from brx_domain.errors import DependencyUnavailable
 from brx_domain.jobs import JobName, Priority
 

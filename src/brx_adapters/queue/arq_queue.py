@@ -15,7 +15,7 @@ from arq.utils import timestamp_ms
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from brx_adapters.queue.keys import QUEUE_KEYS, queue_key
+from brx_adapters.queue_keys import QUEUE_KEYS, queue_key
 from brx_domain.errors import DependencyUnavailable
 from brx_domain.jobs import JobName, Priority
 

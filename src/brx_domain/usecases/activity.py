@@ -10,13 +10,12 @@ operations table's unique id and only one is queued.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from brx_domain.errors import Conflict, NotFound, SyncInProgress
-from brx_domain.jobs import decode
 from brx_domain.ports import SettingsRepository
 from brx_domain.sync import (
     OperationStatus,
@@ -47,8 +46,7 @@ class OperationView:
     @classmethod
     def of(cls, operation: SyncOperation) -> OperationView:
         meta = operation.metadata
-        job = decode(meta)
-        args: dict[str, Any] = asdict(job.args) if job else {}
+        args: dict[str, Any] = dict(meta.get("job", {}).get("args") or {})
         return cls(
             operation.operation_id,
             operation.operation_type,

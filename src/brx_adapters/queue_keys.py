@@ -1,4 +1,5 @@
-"""Which Redis key serves each domain `Priority`: the one place the queue names live.
+"""Which Redis key serves each domain `Priority`: the one place the queue names live (outside
+the `queue` package, so the memory fakes need no arq).
 
 The arq adapter queues into them, the arq workers listen on them, the memory queue reports its
 depth under the same names, so metrics and `/health` read alike on every backend.
