@@ -2,13 +2,17 @@
 inserts new rows, rewrites only rows that really changed (the ON CONFLICT ... WHERE ... IS
 DISTINCT FROM guard: unchanged rows keep their xmin), and writes their ledger entries.
 
-The rows of the chunk that already exist are locked first (`_LOCK_EXISTING`, in id order, so
-two writers never deadlock). Under READ COMMITTED the upsert that follows then takes a snapshot
-in which those rows can no longer change: the old quantity it reads (every part of a statement
-sees the snapshot taken before it, so a plain read returns the pre-update row) is the one it
-really replaces, and each `sync` ledger delta is the change applied, even when a purchase or a
-webhook committed on the row while the chunk was being staged. Without the lock, the statement's
-snapshot could predate such a commit while ON CONFLICT updated the newer row version.
+The rows of the chunk that already exist and differ from it are locked first
+(`_LOCK_EXISTING`, in id order, so two writers never deadlock). Under READ COMMITTED the upsert
+that follows then takes a snapshot in which those rows can no longer change: the old quantity it
+reads (every part of a statement sees the snapshot taken before it, so a plain read returns the
+pre-update row) is the one it really replaces, and each `sync` ledger delta is the change
+applied, even when a purchase or a webhook committed on the row while the chunk was being
+staged. Without the lock, the statement's snapshot could predate such a commit while ON CONFLICT
+updated the newer row version. The upsert rewrites only rows it locked: one that matched the
+chunk when the locks were taken and changed since (a purchase, newer than the export) is left as
+that change made it. Matching rows are never locked, so a re-sync with 10% changed locks about
+10% of the rows, not all of them (a row lock writes the row's header, WAL included).
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ _UPSERT = text(
             {", ".join(f"{c} = EXCLUDED.{c}" for c in SYNCED)},
             {", ".join(f"{c} = COALESCE(EXCLUDED.{c}, t.{c})" for c in NAME_FIELDS)},
             updated_at = EXCLUDED.updated_at
-        WHERE {_changed("t", "EXCLUDED")}
+        WHERE t.id = ANY(CAST(:locked AS BIGINT[])) AND {_changed("t", "EXCLUDED")}
         RETURNING t.id, t.quantity, (t.xmax = 0) AS inserted
     ),
     changes AS (
@@ -128,7 +132,8 @@ _UPSERT = text(
 _LOCK_EXISTING = text(
     f"""
     SELECT id FROM user_inventory_items
-    WHERE id = ANY(ARRAY(SELECT i.id FROM {STAGE} s {_EXISTING} WHERE i.id IS NOT NULL))
+    WHERE id = ANY(ARRAY(SELECT i.id FROM {STAGE} s {_EXISTING}
+                         WHERE i.id IS NOT NULL AND {_changed("i", "s")}))
     ORDER BY id FOR UPDATE
     """  # noqa: S608 (module constants only)
 )
@@ -263,8 +268,9 @@ async def upsert_products(
         return UpsertCounts()
     records = products.records if isinstance(products, StagedProducts) else stage_records(products)
     await copy_to_stage(conn, records)
+    locked: list[int] = []
     if not dry_run:
-        await conn.execute(_LOCK_EXISTING, {"user_id": user_id})
+        locked = [row[0] for row in await conn.execute(_LOCK_EXISTING, {"user_id": user_id})]
     held = 0
     if hold_since is not None:
         hold = {"user_id": user_id, "since": hold_since}
@@ -272,7 +278,7 @@ async def upsert_products(
     if dry_run:
         result = await conn.execute(_DRY_RUN, {"user_id": user_id})
     else:
-        params = {"user_id": user_id, "now": now, "operation_id": operation_id}
+        params = {"user_id": user_id, "now": now, "operation_id": operation_id, "locked": locked}
         result = await conn.execute(_UPSERT, params)
     created, updated = result.one()
     created, updated = int(created), int(updated)
