@@ -76,7 +76,7 @@ def stack() -> Iterator[Stack]:
     original = keys.generate_rsa_pem
     keys.generate_rsa_pem = lambda: (private_pem, public_pem)  # the demo's wiring, our keys
     try:
-        built, container, _worker = demo._build(args)
+        built, container = demo._build(args)
     finally:
         keys.generate_rsa_pem = original
     loop = asyncio.new_event_loop()
