@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 
 from brx_domain.inventory import LedgerEntry, StockReason
+from brx_domain.jobs import ApplyWebhook, Job, JobArgs, PushPurchase, encode
 from brx_domain.ports import UnitOfWork, UnitOfWorkFactory, WebhookDelivery
 from brx_domain.sync import OperationStatus, OperationType, SyncOperation
 from tests.contracts.fixtures import at, product
@@ -19,8 +20,21 @@ SINCE = at(100)
 
 
 def _operation(user_id: UUID, kind: OperationType, **args: Any) -> SyncOperation:
-    job = {"name": "push_purchase", "queue": "brx:high", "args": args}
-    return SyncOperation(str(uuid.uuid4()), user_id, kind, metadata={"job": job}, created_at=at(0))
+    """A pending operation recorded as the use cases record it (a real job, encoded), so other
+    tests sharing the database can run whatever is pending (the outbox is global)."""
+    job: JobArgs
+    if kind is OperationType.WEBHOOK:
+        job = ApplyWebhook(args["delivery_id"])
+    else:
+        job = PushPurchase(
+            item_id=args.get("item_id", 0),
+            quantity=1,
+            external_stock_id=args.get("external_stock_id", ""),
+            blueprint_id=1,
+            quantity_before=1,
+        )
+    metadata = {"job": encode(Job(job))}
+    return SyncOperation(str(uuid.uuid4()), user_id, kind, metadata=metadata, created_at=at(0))
 
 
 def _order_body(delivery_id: str, product_id: int) -> dict[str, Any]:

@@ -183,7 +183,7 @@ async def test_a_pending_row_of_the_untyped_outbox_is_re_sent_and_run_from_postg
         ))  # fmt: skip
         await uow.commit()
 
-    assert await requeue_pending(ports) == 1
+    assert await requeue_pending(ports) >= 1  # the outbox is global: other tests' rows too
     await run_workers()
 
     assert await _operation_status(ports, operation_id) is OperationStatus.COMPLETED
