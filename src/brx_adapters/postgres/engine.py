@@ -14,6 +14,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
+from brx_adapters.postgres.errors import connection_lost
+
 COMPOSITE_INDEX = "idx_inventory_user_blueprint_external"
 COMPOSITE_COLUMNS = ("user_id", "blueprint_id", "external_stock_id")
 IDLE_PING_SECONDS = 10.0
@@ -69,7 +71,24 @@ def _loads(text: str) -> Any:
 def _guard_checkouts(engine: AsyncEngine) -> None:
     """A cheaper `pool_pre_ping`: that one costs three round trips (BEGIN, `;`, ROLLBACK) on
     every checkout. Here a connection whose socket is closed is replaced for free, and only one
-    idle for longer than IDLE_PING_SECONDS (a half-open network path) is pinged first."""
+    idle for longer than IDLE_PING_SECONDS (a half-open network path) is pinged first.
+
+    Once a connection is found lost (a restart, `pg_terminate_backend`: the others opened
+    before it most likely went with it, though the client has not read their sockets yet),
+    every connection opened before that moment is replaced at its next checkout, as
+    SQLAlchemy does for the disconnects it detects itself; the repository call that found the
+    loss runs again on a new connection (`errors.reconnecting`)."""
+    lost_at = [float("-inf")]  # monotonic time a connection was last found lost
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connected(dbapi_connection: Any, record: Any) -> None:
+        record.info["connected_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "invalidate")
+    def _invalidated(dbapi_connection: Any, record: Any, exception: Any) -> None:
+        # not the replacements made below (they would make each other's successors stale)
+        if not isinstance(exception, DisconnectionError | None) and connection_lost(exception):
+            lost_at[0] = time.monotonic()
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _checked_in(dbapi_connection: Any, record: Any) -> None:
@@ -80,8 +99,10 @@ def _guard_checkouts(engine: AsyncEngine) -> None:
         driver = record.driver_connection
         if driver is None or driver.is_closed():
             raise DisconnectionError("the connection was closed while idle")
-        idle_since = record.info.get("idle_since", time.monotonic())
-        if time.monotonic() - idle_since > IDLE_PING_SECONDS:
+        now = time.monotonic()
+        if record.info.get("connected_at", now) < lost_at[0]:
+            raise DisconnectionError("opened before a connection was found lost")
+        if now - record.info.get("idle_since", now) > IDLE_PING_SECONDS:
             try:
                 dbapi_connection.ping()
             except Exception as exc:

@@ -1,6 +1,7 @@
 """Driver errors become the domain's port-level errors (the ports' promise): a duplicate is a
-Conflict, a broken CHECK an InvalidInput naming the field, a lost database
-DependencyUnavailable (503 in the API, a retry in the worker)."""
+Conflict, a broken CHECK an InvalidInput naming the field, a lost database or an exhausted pool
+DependencyUnavailable (503 in the API, a retry in the worker). A repository call that lost its
+connection before anything of a transaction was done is run once more on a new one."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from brx_domain.errors import Conflict, DependencyUnavailable, DomainError, InvalidInput
 
@@ -29,9 +32,12 @@ UNAVAILABLE = "the database is unavailable"
 # driver directly). A connection killed mid-statement can leave asyncpg's protocol in a state
 # that refuses the next statement (InternalClientError "cannot switch to state 12"): that is a
 # broken connection too, and the unit of work throws it away rather than pooling it again.
+# PoolTimeout: every pooled connection stayed checked out for the pool's whole wait (more
+# concurrent work than connections); trying again later is the answer, as for a lost server.
 _UNAVAILABLE_ERRORS = (
     OSError,
     TimeoutError,
+    PoolTimeout,
     OperationalError,
     InterfaceError,
     asyncpg.ConnectionDoesNotExistError,
@@ -42,6 +48,11 @@ _UNAVAILABLE_ERRORS = (
 # SQLSTATE classes of a lost server: 08 connection exception, 57 operator intervention
 # (57P01 admin_shutdown is what pg_terminate_backend sends), 53 insufficient resources.
 _UNAVAILABLE_CLASSES = ("08", "57", "53")
+# The connection itself is gone or unusable (not the statement refused): the server closed it
+# (class 08, or 57P01-57P03 as it terminates the backend), the socket was lost, or asyncpg's
+# protocol is in a state that refuses every further statement.
+_LOST_ERRORS = (ConnectionError, asyncpg.ConnectionDoesNotExistError, asyncpg.InternalClientError)
+_LOST_STATES = ("57P01", "57P02", "57P03")
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -59,6 +70,19 @@ def sqlstate(exc: BaseException) -> str | None:
         if isinstance(code, str):
             return code
     return None
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` says the connection is gone (as opposed to one statement failing on it)."""
+    for seen in _chain(exc):
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, _LOST_ERRORS):
+            return True
+        if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
+            return True
+    code = sqlstate(exc) or ""
+    return code[:2] == "08" or code in _LOST_STATES
 
 
 def translate(exc: BaseException) -> DomainError | None:
@@ -100,9 +124,43 @@ def translated(fn: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any,
     return wrapper
 
 
+def reconnecting(fn: Callable[..., Awaitable[R]]) -> Callable[..., Coroutine[Any, Any, R]]:
+    """Run a repository method (its `_conn` the unit of work's connection) once more on a new
+    connection when it lost the one it had and no transaction was open when it started.
+
+    That is the race a checkout guard cannot close: `pg_terminate_backend`, a restart or a
+    network cut reach the client only when it next reads the socket, so a pooled connection can
+    look alive at checkout and fail on its first statement. Nothing is lost by trying again:
+    whatever the method began was a transaction of its own, rolled back by the server with the
+    connection, and a driver-level read outside a transaction wrote nothing. Inside a
+    transaction the earlier statements' work is gone, so the error stands (503, or a retry of
+    the whole job). Once only: a database that stays away answers DependencyUnavailable."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Any, *args: Any, **kwargs: Any) -> R:
+        conn: AsyncConnection = self._conn
+        if conn.in_transaction():
+            return await fn(self, *args, **kwargs)
+        try:
+            return await fn(self, *args, **kwargs)
+        except Exception as exc:
+            if not (conn.invalidated or connection_lost(exc)):
+                raise
+            lost = exc
+        if not conn.invalidated:
+            await conn.invalidate(lost)  # the next statement checks out a new connection
+        if conn.in_transaction():
+            await conn.rollback()  # the one the method began, gone with the connection
+        return await fn(self, *args, **kwargs)
+
+    return wrapper
+
+
 def translating(cls: C) -> C:
-    """Wrap every public coroutine method of a repository class with `translated`."""
+    """Wrap every public coroutine method of a repository class with `translated`, and with
+    `reconnecting` (so a method that lost its connection before anything was done is run
+    once more on a new one)."""
     for name, member in list(vars(cls).items()):
         if not name.startswith("_") and inspect.iscoroutinefunction(member):
-            setattr(cls, name, translated(member))
+            setattr(cls, name, translated(reconnecting(member)))
     return cls
