@@ -57,6 +57,16 @@ def _version() -> str:
         return "unknown"
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 3600")
+    return value
+
+
 def _command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str) -> (
     argparse.ArgumentParser
 ):  # fmt: skip
@@ -74,6 +84,19 @@ def _service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.add_argument(
+        "--drain-seconds",
+        type=_seconds,
+        default=5.0,
+        help="after SIGTERM, /health/ready answers 503 and the listener keeps accepting this "
+        "long, so a load balancer stops sending before it closes (--workers 1 only)",
+    )
+    serve.add_argument(
+        "--grace-seconds",
+        type=_seconds,
+        default=15.0,
+        help="after the drain, requests in flight may take this long before they are cancelled",
+    )
 
     worker = _command(sub, "worker", "run the arq worker (webhooks, pushes, syncs)")
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")

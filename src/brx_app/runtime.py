@@ -36,6 +36,12 @@ class Runtime:
     samplers: list[Sampler] = field(default_factory=list)
     composite_index: Callable[[], Awaitable[bool]] | None = None  # None: not applicable
     drain: Callable[[], Awaitable[None]] | None = None  # in-process jobs (embedded default)
+    stopping: bool = False  # a graceful stop began: readiness fails first (brx_app.shutdown)
+
+    def stop_accepting(self) -> None:
+        """The process is going away: readiness answers 503 from now on, and every answer
+        closes its connection, so clients come back on a new one (to another replica)."""
+        self.stopping = True
 
     async def sample(self) -> None:
         """Best effort: a dependency that is down leaves its gauges as they were."""

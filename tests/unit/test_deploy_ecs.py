@@ -112,6 +112,13 @@ def test_the_worker_publishes_its_metrics_port_and_probes_it() -> None:
     assert container["stopTimeout"] == 120  # Fargate's maximum: time to finish the job in hand
 
 
+def test_the_api_task_drains_and_finishes_its_requests_before_ecs_kills_it() -> None:
+    container = _container("api")
+    args = build_parser().parse_args(container["command"][1:])
+    assert args.command == "serve" and args.drain_seconds > 0
+    assert args.drain_seconds + args.grace_seconds < container["stopTimeout"]
+
+
 class _Health(http.server.BaseHTTPRequestHandler):
     """Answers 200 on the paths the health checks probe, 503 elsewhere."""
 

@@ -92,6 +92,14 @@ def _parses_as_brx_sync(argv: list[str]) -> str:
     return str(build_parser().parse_args(argv[1:]).command)
 
 
+def _serve_stop_seconds(argv: list[str]) -> float:
+    """How long `brx-sync serve` with these arguments may take to stop after SIGTERM: its
+    drain, then its grace for the requests in flight (brx_app.shutdown)."""
+    args = build_parser().parse_args(_as_argv(argv)[1:])
+    assert args.command == "serve" and args.drain_seconds > 0, argv
+    return float(args.drain_seconds + args.grace_seconds)
+
+
 # --- docker compose ------------------------------------------------------------------------
 
 
@@ -192,6 +200,13 @@ def test_docker_compose_accepts_the_file() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_gives_the_api_the_time_to_drain_before_it_kills_it() -> None:
+    api = _app_services()["api"]
+    grace = re.fullmatch(r"(\d+)s", str(api["stop_grace_period"]))
+    assert grace, api.get("stop_grace_period")
+    assert _serve_stop_seconds(api["command"]) < int(grace.group(1))
 
 
 # --- Dockerfile ----------------------------------------------------------------------------
@@ -357,6 +372,21 @@ def test_worker_scales_out_and_gets_time_to_finish_its_jobs() -> None:
     assert worker["spec"]["replicas"] == 3
     assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 60
     assert _parses_as_brx_sync(_container("brx-sync-worker")["command"]) == "worker"
+
+
+def test_the_api_pod_stops_in_order_within_its_termination_grace_period() -> None:
+    """preStop sleep (the pod leaves the endpoints meanwhile), then SIGTERM: the drain and the
+    grace of `serve`; all of it before Kubernetes' SIGKILL."""
+    api = _container("brx-sync-api")
+    pre_stop = api["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[:2] == ["python", "-c"], pre_stop  # the image has no shell tools to rely on
+    [statement] = [s for s in ast.parse(pre_stop[2]).body if not isinstance(s, ast.Import)]
+    call = statement.value  # type: ignore[attr-defined]
+    assert ast.unparse(call.func) == "time.sleep", pre_stop
+    sleep = float(call.args[0].value)
+    period = _workloads()["brx-sync-api"]["spec"]["template"]["spec"]
+    assert sleep > 0
+    assert sleep + _serve_stop_seconds(api["command"]) < period["terminationGracePeriodSeconds"]
 
 
 def test_every_k8s_command_is_a_real_brx_sync_subcommand() -> None:

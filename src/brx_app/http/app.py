@@ -198,7 +198,7 @@ def public_routes(container: Any) -> list[Route]:
         Route("/health/live", health.Live(), {"GET": Op("Liveness (no I/O)", r.Alive)}),
         Route(
             "/health/ready",
-            health.Ready(runtime.checks),
+            health.Ready(runtime.checks, lambda: runtime.stopping),
             {"GET": Op("Readiness: every dependency answers", r.ReadyOut, errors=(503,))},
         ),
         Route(

@@ -1,5 +1,6 @@
 """Cross-cutting concerns, in order: request id + access log + metrics, authentication and the
-user binding, the per-user rate limit, and closing what the process holds on shutdown."""
+user binding, the per-user rate limit, and the process's shutdown (connections closed while
+it stops, then what it holds)."""
 
 from __future__ import annotations
 
@@ -136,10 +137,21 @@ class RateLimitMiddleware:
 
 
 class LifespanMiddleware:
-    """Closes pools and clients when the server stops (ASGI lifespan)."""
+    """Closes pools and clients when the server stops (ASGI lifespan); while it is stopping,
+    every answer closes its connection (`runtime.stop_accepting`)."""
 
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
+
+    async def process_response(
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        resource: object,
+        req_succeeded: bool,
+    ) -> None:
+        if self.runtime.stopping:
+            resp.set_header("Connection", "close")
 
     async def process_startup(self, scope: Any, event: Any) -> None:
         return None

@@ -21,6 +21,7 @@ from brx_domain.ports import TaskQueue
 
 Check = Callable[[], Awaitable[None]]
 TIMEOUT = 2.0
+STOPPING = {"status": "unhealthy", "message": "shutting down: finishing the requests in flight"}
 
 
 def _version(package: str) -> str:
@@ -59,12 +60,19 @@ class Live:
 
 
 class Ready:
+    """503 while the process is stopping (no dependency is asked then): a load balancer takes
+    it out before the listener closes."""
+
     auth = PUBLIC
 
-    def __init__(self, checks: Mapping[str, Check]) -> None:
-        self.checks = checks
+    def __init__(self, checks: Mapping[str, Check], stopping: Callable[[], bool]) -> None:
+        self.checks, self.stopping = checks, stopping
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        if self.stopping():
+            resp.status = falcon.HTTP_503
+            resp.media = {"status": "unhealthy", "server": STOPPING}
+            return
         states = await probe_all(self.checks)
         overall = _overall(states)
         resp.status = falcon.HTTP_200 if overall == "healthy" else falcon.HTTP_503
