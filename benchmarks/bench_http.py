@@ -1,22 +1,30 @@
-"""HTTP API throughput and webhook acknowledgement latency, against a bare ceiling.
+"""HTTP API throughput and the webhook receiver, each against a bare ceiling in the same run.
 
 1. `GET /api/v1/sync/inventory/{user_id}` (100 items, a real RS256 JWT, the per-user Redis rate
    limit on) served by `brx-sync serve` (uvicorn, uvloop + httptools), as a ratio to a bare
    Falcon + asyncpg endpoint serving the same two queries (page by id + count) and JSON, in the
    same run, same server flags, 50 keep-alive connections. Target (issue 13): ratio >= 0.9.
-2. Signed webhook deliveries (unique ids, stored in Postgres and queued in Redis) at 50 in
-   flight: p50/p99 acknowledgement latency seen by the client and the server's own
-   `processing_time_ms`. Target: p99 <= 10 ms.
+2. Signed webhook deliveries (unique ids): the durable throughput of `brx-sync serve` (stored
+   in Postgres with its operation, committed, queued in Redis, then answered) as a ratio to a
+   bare Falcon + asyncpg + redis receiver doing the least the same promise needs (HMAC check,
+   one INSERT committed, one Redis write), both saturated by 50 connections in interleaved
+   rounds. Target: ratio >= 0.7. Then an open-loop load at half of our own measured saturation
+   rate: each request is sent at its scheduled time whatever the answers so far, and its latency
+   counts from that time (no coordinated omission). Target: acknowledgement p99 <= 10 ms.
 
-Each server runs in its own process; the load generator is raw asyncio sockets (uvloop) so it
-costs the servers as little CPU as possible. Knobs: BRX_BENCH_PG, BRX_BENCH_REDIS,
-BRX_BENCH_SECONDS (8), BRX_BENCH_CONNECTIONS (50), BRX_BENCH_ROUNDS (10: the inventory servers take
-turns in short slices so the shared machine's background load falls on each alike).
+Each server runs in its own process; the load generator is raw asyncio sockets so it costs the
+servers as little CPU as possible. Knobs: BRX_BENCH_PG, BRX_BENCH_REDIS, BRX_BENCH_SECONDS (8),
+BRX_BENCH_CONNECTIONS (50), BRX_BENCH_ROUNDS (10: the servers take turns in short slices so the
+shared machine's background load falls on each alike), BRX_BENCH_HTTP (`inventory,webhook`:
+which parts to run).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -33,8 +41,11 @@ REDIS = os.environ.get("BRX_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 SECONDS = float(os.environ.get("BRX_BENCH_SECONDS", "8"))
 CONNECTIONS = int(os.environ.get("BRX_BENCH_CONNECTIONS", "50"))
 ROUNDS = int(os.environ.get("BRX_BENCH_ROUNDS", "10"))
+PARTS = os.environ.get("BRX_BENCH_HTTP", "inventory,webhook").split(",")
 ITEMS = 100
-TARGET_RATIO, TARGET_P99_MS = 0.9, 10.0
+TARGET_RATIO, TARGET_WEBHOOK_RATIO, TARGET_P99_MS = 0.9, 0.7, 10.0
+OPEN_LOOP_SHARE = 0.5  # of our own saturation rate
+BARE_QUEUE = "brx:bench:bare-webhooks"  # the bare receiver's one Redis write goes here
 
 PAGE_SQL = (
     "SELECT id, user_id, blueprint_id, quantity, price_cents, properties, external_stock_id,"
@@ -42,6 +53,10 @@ PAGE_SQL = (
     " WHERE user_id = $1 ORDER BY id LIMIT $2 OFFSET $3"
 )
 COUNT_SQL = "SELECT count(*) FROM user_inventory_items WHERE user_id = $1"
+DELIVERY_SQL = (
+    "INSERT INTO webhook_deliveries (user_id, delivery_id, received_at, mode, body)"
+    " VALUES ($1, $2, now(), $3, $4) ON CONFLICT DO NOTHING"
+)
 
 
 # --- the bare ceiling -------------------------------------------------------------------------
@@ -119,11 +134,48 @@ def adapter_app(dsn: str) -> Any:
     return app
 
 
-def serve_bare(kind: str, port: int, dsn: str) -> None:
+def bare_webhook_app(dsn: str, redis_url: str, secret: str) -> Any:
+    """The least a durable receiver does: check CardTrader's signature, INSERT the delivery
+    (autocommit: committed before the answer), one Redis write, answer. The secret is known up
+    front (no settings read, no decryption), there is no operation row, no freshness check."""
+    import asyncpg
+    import falcon
+    import falcon.asgi
+    import orjson
+    import redis.asyncio as aioredis
+
+    key = secret.encode()
+    state: dict[str, Any] = {}
+
+    class Connections:
+        async def process_startup(self, scope: Any, event: Any) -> None:
+            state["pool"] = await asyncpg.create_pool(dsn, min_size=5, max_size=20)
+            state["redis"] = aioredis.Redis.from_url(redis_url)
+
+    class Webhook:
+        async def on_post(self, req: Any, resp: Any, user_id: str) -> None:
+            body = await req.stream.read()
+            expected = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest())
+            if not hmac.compare_digest(expected, (req.get_header("Signature") or "").encode()):
+                raise falcon.HTTPUnauthorized()
+            event = orjson.loads(body)
+            async with state["pool"].acquire() as conn:
+                await conn.execute(
+                    DELIVERY_SQL, uuid.UUID(user_id), event["id"], event["mode"], body.decode()
+                )
+            await state["redis"].zadd(BARE_QUEUE, {event["id"]: time.time()})
+            resp.media = {"status": "accepted", "webhook_id": event["id"], "user_id": user_id}
+
+    app = falcon.asgi.App(middleware=[Connections()])
+    app.add_route("/api/v1/sync/webhook/user/{user_id}", Webhook())
+    return app
+
+
+def serve_bare(app: Any, port: int) -> None:
     import uvicorn
 
     uvicorn.run(
-        (adapter_app if kind == "adapter" else bare_app)(dsn),
+        app,
         port=port,
         loop="uvloop",
         http="httptools",
@@ -259,6 +311,51 @@ async def load(
     return done, latencies, bodies, errors
 
 
+async def open_loop(
+    port: int, requests: list[bytes], rate: float
+) -> tuple[list[float], list[float], list[bytes], dict[int, int]]:
+    """Open loop: request i is due at start + i / rate whatever the answers so far, and its
+    latency counts from that due time, so a slow answer cannot hold the next requests back
+    (no coordinated omission). A request that finds every connection busy opens another.
+    Returns latencies, how late the sender itself was, the answers, errors by status."""
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    opened: list[asyncio.StreamWriter] = []
+    latencies: list[float] = []
+    lateness: list[float] = []
+    bodies: list[bytes] = []
+    errors: dict[int, int] = {}
+
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        opened.append(writer)
+        return reader, writer
+
+    async def one(due: float, request: bytes) -> None:
+        lateness.append(time.perf_counter() - due)
+        connection = idle.pop() if idle else await connect()
+        status, body = await _exchange(*connection, request)
+        latencies.append(time.perf_counter() - due)
+        idle.append(connection)
+        if status == 200:
+            bodies.append(body)
+        else:
+            errors[status] = errors.get(status, 0) + 1
+
+    idle.extend([await connect() for _ in range(8)])
+    tasks = []
+    start = time.perf_counter() + 0.01
+    for n, request in enumerate(requests):
+        due = start + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due, request)))
+    await asyncio.gather(*tasks)
+    for writer in opened:
+        writer.close()
+    return latencies, lateness, bodies, errors
+
+
 def get_request(path: str, token: str | None) -> bytes:
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
     return f"GET {path} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode()
@@ -275,7 +372,7 @@ def slice_seconds() -> float:
 
 
 async def interleaved(
-    path: str, servers: list[tuple[str, int, str | None]]
+    servers: list[tuple[str, int, Callable[[], bytes]]],
 ) -> tuple[dict[str, float], dict[str, list[float]], dict[str, bytes]]:
     """The servers take turns in short slices (order reversed every round), so the other load on
     this shared machine falls on all of them alike instead of on whichever ran during a spike.
@@ -283,13 +380,11 @@ async def interleaved(
     done = {name: 0 for name, _, _ in servers}
     rounds: dict[str, list[float]] = {name: [] for name, _, _ in servers}
     bodies: dict[str, bytes] = {}
-    for _, port, auth in servers:  # warm-up: pools, caches, TCP
-        await load(port, lambda p=path, a=auth: get_request(p, a), 1.5, CONNECTIONS)
+    for _, port, make in servers:  # warm-up: pools, caches, TCP
+        await load(port, make, 1.5, CONNECTIONS)
     for turn in range(ROUNDS):
-        for name, port, auth in servers if turn % 2 == 0 else servers[::-1]:
-            count, _, answered, errors = await load(
-                port, lambda p=path, a=auth: get_request(p, a), slice_seconds(), CONNECTIONS
-            )
+        for name, port, make in servers if turn % 2 == 0 else servers[::-1]:
+            count, _, answered, errors = await load(port, make, slice_seconds(), CONNECTIONS)
             if errors:
                 raise RuntimeError(f"{name}: non-200 answers by status: {errors}")
             done[name] += count
@@ -346,7 +441,8 @@ def webhook_request(user: uuid.UUID, secret: str) -> Callable[[], bytes]:
 
 
 async def clean_redis(before: set[bytes], users: list[uuid.UUID]) -> None:
-    """Remove only what this run queued (jobs new since `before`) and its rate-limit keys."""
+    """Remove only what this run queued (jobs new since `before`, the bare receiver's set) and
+    its rate-limit keys."""
     import redis.asyncio as aioredis
 
     client = aioredis.Redis.from_url(REDIS)
@@ -358,6 +454,7 @@ async def clean_redis(before: set[bytes], users: list[uuid.UUID]) -> None:
                 await client.delete(b"arq:job:" + job_id)
         for user in users:
             await client.delete(f"brx:rl:api:{user}")
+        await client.delete(BARE_QUEUE)
     finally:
         await client.aclose()
 
@@ -397,9 +494,9 @@ async def main() -> None:
     fernet_key = Fernet.generate_key().decode()
     hook_user, secret = await register_webhook_user(url, fernet_key)
     token = mint_access_token(private, str(user), minutes=30)
-    ours_port, bare_port, adapter_port = free_port(), free_port(), free_port()
+    ports = {name: free_port() for name in ("ours", "bare", "adapter", "webhook")}
     env = {
-        "ENVIRONMENT": "development",
+        "ENVIRONMENT": "production",  # as deployed: no development log file, no console
         "DATABASE_URL": url,
         "REDIS_URL": REDIS,
         "JWT_PUBLIC_KEY": public.decode(),
@@ -410,69 +507,104 @@ async def main() -> None:
         "RATE_LIMIT_WINDOW_SECONDS": "1",
     }
     before = await queued_now()
-    ours = start([sys.executable, "-m", "brx_app.cli", "serve", "--port", str(ours_port)], env)
-    bare = start([sys.executable, __file__, "bare", str(bare_port), url], {})
-    adapter = start([sys.executable, __file__, "adapter", str(adapter_port), url], {})
-    path = f"/api/v1/sync/inventory/{user}"
+    me = [sys.executable, __file__]
+    processes = [
+        start([sys.executable, "-m", "brx_app.cli", "serve", "--port", str(ports["ours"])], env),
+        start([*me, "bare", str(ports["bare"]), url], {}),
+        start([*me, "adapter", str(ports["adapter"]), url], {}),
+        start([*me, "webhook", str(ports["webhook"]), url, REDIS, secret], {}),
+    ]
     try:
-        await wait_up(ours_port)
-        await wait_up(bare_port)
-        await wait_up(adapter_port)
-        servers = [
-            ("bare", bare_port, None),
-            ("adapter", adapter_port, None),
-            ("ours", ours_port, token),
-        ]
-        rates, rounds, bodies = await interleaved(path, servers)
-        best_ours, best_bare = rates["ours"], rates["bare"]
-        print(f"inventory page ({ITEMS} items, {CONNECTIONS} connections, {ROUNDS} interleaved")
-        print(f"  rounds of {slice_seconds():.1f} s per server, {2 * SECONDS:.0f} s each in all):")
-        for label, name in (
-            ("bare falcon+asyncpg:          ", "bare"),
-            ("brx-sync serve:               ", "ours"),
-            ("bare falcon + project adapter:", "adapter"),
-        ):
-            spread = ", ".join(f"{r:.0f}" for r in rounds[name])
-            print(f"  {label} {rates[name]:6.0f} req/s  (rounds: {spread})")
-        print(f"  HTTP layer alone (ours / bare+adapter): {best_ours / rates['adapter']:.2f}")
-        print(f"  same items served: {same_items(bodies['ours'], bodies['bare'])}")
-        ratio = best_ours / best_bare
-        pairs = sorted(o / b for o, b in zip(rounds["ours"], rounds["bare"], strict=True))
-        print(
-            f"  ratio: {ratio:.2f} (target >= {TARGET_RATIO}) "
-            f"{'PASS' if ratio >= TARGET_RATIO else 'BELOW'}; per round: "
-            f"min {pairs[0]:.2f}, median {pairs[len(pairs) // 2]:.2f}, max {pairs[-1]:.2f}"
-        )
-        await webhooks(ours_port, hook_user, secret)
+        for port in ports.values():
+            await wait_up(port)
+        if "inventory" in PARTS:
+            await inventory(ports, f"/api/v1/sync/inventory/{user}", token)
+        if "webhook" in PARTS:
+            await webhooks(ports, webhook_request(hook_user, secret))
     finally:
-        stop(ours)
-        stop(bare)
-        stop(adapter)
+        for process in processes:
+            stop(process)
         await clean_redis(before, [user])
         await drop(database)
 
 
-async def webhooks(port: int, user: uuid.UUID, secret: str) -> None:
-    make = webhook_request(user, secret)
-    await load(port, make, 1.0, CONNECTIONS)
-    done, latencies, bodies, errors = await load(port, make, SECONDS / 2, CONNECTIONS)
+async def inventory(ports: dict[str, int], path: str, token: str) -> None:
+    servers = [
+        ("bare", ports["bare"], lambda: get_request(path, None)),
+        ("adapter", ports["adapter"], lambda: get_request(path, None)),
+        ("ours", ports["ours"], lambda: get_request(path, token)),
+    ]
+    rates, rounds, bodies = await interleaved(servers)
+    best_ours, best_bare = rates["ours"], rates["bare"]
+    print(f"inventory page ({ITEMS} items, {CONNECTIONS} connections, {ROUNDS} interleaved")
+    print(f"  rounds of {slice_seconds():.1f} s per server, {2 * SECONDS:.0f} s each in all):")
+    for label, name in (
+        ("bare falcon+asyncpg:          ", "bare"),
+        ("brx-sync serve:               ", "ours"),
+        ("bare falcon + project adapter:", "adapter"),
+    ):
+        spread = ", ".join(f"{r:.0f}" for r in rounds[name])
+        print(f"  {label} {rates[name]:6.0f} req/s  (rounds: {spread})")
+    print(f"  HTTP layer alone (ours / bare+adapter): {best_ours / rates['adapter']:.2f}")
+    print(f"  same items served: {same_items(bodies['ours'], bodies['bare'])}")
+    ratio = best_ours / best_bare
+    pairs = sorted(o / b for o, b in zip(rounds["ours"], rounds["bare"], strict=True))
+    print(
+        f"  ratio: {ratio:.2f} (target >= {TARGET_RATIO}) "
+        f"{'PASS' if ratio >= TARGET_RATIO else 'BELOW'}; per round: "
+        f"min {pairs[0]:.2f}, median {pairs[len(pairs) // 2]:.2f}, max {pairs[-1]:.2f}"
+    )
+
+
+async def webhooks(ports: dict[str, int], make: Callable[[], bytes]) -> None:
+    """Saturated throughput of both receivers, then ours under an open loop at half of it."""
+    rates, rounds, _ = await interleaved(
+        [("bare", ports["webhook"], make), ("ours", ports["ours"], make)]
+    )
+    print(f"webhook receiver (signed unique deliveries, {CONNECTIONS} connections, {ROUNDS}")
+    print(f"  interleaved rounds of {slice_seconds():.1f} s per server):")
+    for label, name in (
+        ("bare falcon+asyncpg+redis:", "bare"),
+        ("brx-sync serve:           ", "ours"),
+    ):
+        spread = ", ".join(f"{r:.0f}" for r in rounds[name])
+        print(f"  {label} {rates[name]:6.0f} deliveries/s  (rounds: {spread})")
+    ratio = rates["ours"] / rates["bare"]
+    pairs = sorted(o / b for o, b in zip(rounds["ours"], rounds["bare"], strict=True))
+    print(
+        f"  webhook_ratio: {ratio:.2f} (target >= {TARGET_WEBHOOK_RATIO}) "
+        f"{'PASS' if ratio >= TARGET_WEBHOOK_RATIO else 'BELOW'}; per round: "
+        f"min {pairs[0]:.2f}, median {pairs[len(pairs) // 2]:.2f}, max {pairs[-1]:.2f}"
+    )
+    rate = OPEN_LOOP_SHARE * rates["ours"]
+    seconds = SECONDS / 2
+    requests = [make() for _ in range(int(rate * seconds))]  # built ahead: the sender only sends
+    latencies, lateness, bodies, errors = await open_loop(ports["ours"], requests, rate)
     server = [json.loads(b)["processing_time_ms"] for b in bodies]
     p99 = percentile(latencies, 0.99) * 1000
     print(
-        f"webhook acknowledgement ({CONNECTIONS} in flight, {done / (SECONDS / 2):.0f}/s,"
-        f" {errors} errors):"
+        f"  open loop at {rate:.0f}/s ({OPEN_LOOP_SHARE:.0%} of ours saturated), {seconds:.0f} s,"
+        f" {len(requests)} sent, errors {errors or 'none'}:"
     )
-    print(f"  client-observed p50 {percentile(latencies, 0.5) * 1000:.1f} ms, p99 {p99:.1f} ms")
     print(
-        f"  server processing_time_ms p50 {percentile(server, 0.5):.1f},"
-        f" p99 {percentile(server, 0.99):.1f} (target p99 <= {TARGET_P99_MS} ms)"
+        f"  acknowledgement from the scheduled time: p50 {percentile(latencies, 0.5) * 1000:.1f}"
+        f" ms, p99 {p99:.1f} ms (target p99 <= {TARGET_P99_MS} ms)"
+        f" {'PASS' if p99 <= TARGET_P99_MS and not errors else 'BELOW'}"
     )
-    one_at_a_time = (await load(port, make, 2.0, 1))[1]
-    print(f"  one delivery at a time: p99 {percentile(one_at_a_time, 0.99) * 1000:.1f} ms")
+    print(
+        f"  (info) server processing_time_ms p50 {percentile(server, 0.5):.1f},"
+        f" p99 {percentile(server, 0.99):.1f}; sender late by p99"
+        f" {percentile(lateness, 0.99) * 1000:.1f} ms"
+    )
+    one_at_a_time = (await load(ports["ours"], make, 2.0, 1))[1]
+    print(f"  (info) one delivery at a time: p99 {percentile(one_at_a_time, 0.99) * 1000:.1f} ms")
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] in ("bare", "adapter"):
-        serve_bare(sys.argv[1], int(sys.argv[2]), sys.argv[3])
+        make_app = adapter_app if sys.argv[1] == "adapter" else bare_app
+        serve_bare(make_app(sys.argv[3]), int(sys.argv[2]))
+    elif len(sys.argv) == 6 and sys.argv[1] == "webhook":
+        serve_bare(bare_webhook_app(*sys.argv[3:]), int(sys.argv[2]))
     else:
         asyncio.run(main())
