@@ -2,8 +2,9 @@
 
 The ports the composition root checks its adapters against are `runtime_checkable`.
 
-Conventions: repositories never commit (the unit of work does); all ids and times come in as
-arguments; adapters raise the port-level errors of `brx_domain.errors`, never their driver's.
+Conventions: repositories never commit (the unit of work does; the one exception is
+`WebhookRepository.commit_if_new`); all ids and times come in as arguments; adapters raise the
+port-level errors of `brx_domain.errors`, never their driver's.
 """
 
 from __future__ import annotations
@@ -213,8 +214,11 @@ class WebhookDelivery:
 
 
 class WebhookRepository(Protocol):
-    async def add_if_new(self, delivery: WebhookDelivery) -> bool:
-        """Store a delivery once per id; False when that id was already stored."""
+    async def commit_if_new(self, delivery: WebhookDelivery, operation: SyncOperation) -> bool:
+        """Store a delivery once per id together with the operation that will apply it (both
+        or neither), then commit the unit of work: the one repository write that commits, so
+        the receiver's whole write can be one statement. False, storing neither, when that id
+        was already stored."""
         ...
 
     async def get(self, user_id: UUID, delivery_id: str) -> WebhookDelivery | None: ...

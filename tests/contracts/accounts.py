@@ -15,8 +15,8 @@ from brx_domain.idempotency import IdempotencyRecord, StoredAnswer
 from brx_domain.inventory import LedgerEntry, StockReason
 from brx_domain.orders import OrderStockRecord, OrderStockState
 from brx_domain.ports import UnitOfWorkFactory, WebhookDelivery
-from brx_domain.sync import OperationType, SyncOperation, SyncStatus, UserSyncSettings
-from tests.contracts.fixtures import T0, add_items, at, new_item
+from brx_domain.sync import SyncStatus, UserSyncSettings
+from tests.contracts.fixtures import T0, add_items, at, done_webhook_operation, new_item
 
 DAY = timedelta(hours=24)
 
@@ -149,10 +149,8 @@ async def _fill(uow_factory: UnitOfWorkFactory, user_id: UUID) -> None:
     async with uow_factory() as uow:
         await uow.settings.put(UserSyncSettings(user_id, "token", "secret", created_at=T0))
         await uow.ledger.add([LedgerEntry(user_id, item.id, -1, StockReason.PURCHASE, "op", T0, 3)])
-        await uow.operations.add(
-            SyncOperation(str(uuid.uuid4()), user_id, OperationType.PURCHASE, created_at=T0)
-        )
-        await uow.webhooks.add_if_new(WebhookDelivery(str(uuid.uuid4()), user_id, T0, {}, "live"))
+        delivery = WebhookDelivery(str(uuid.uuid4()), user_id, T0, {}, "live")
+        await uow.webhooks.commit_if_new(delivery, done_webhook_operation(user_id))  # + operation
         await uow.orders.save(user_id, OrderStockRecord(42, OrderStockState.TAKEN, {1: 1}))
         await uow.idempotency.claim(_record(user_id))
         await uow.commit()

@@ -6,9 +6,12 @@ import asyncio
 import uuid
 from uuid import UUID
 
+import pytest
+
+from brx_domain.errors import Conflict
 from brx_domain.orders import OrderStockRecord, OrderStockState
 from brx_domain.ports import UnitOfWorkFactory, WebhookDelivery
-from tests.contracts.fixtures import at
+from tests.contracts.fixtures import at, done_webhook_operation
 
 # --- webhooks -----------------------------------------------------------------------------------
 
@@ -18,21 +21,61 @@ def _delivery(user_id: UUID, delivery_id: str, received: float = 0) -> WebhookDe
     return WebhookDelivery(delivery_id, user_id, at(received), body, "live")
 
 
-async def test_add_if_new_stores_a_delivery_once(
+async def test_commit_if_new_stores_a_delivery_once_with_its_operation(
     uow_factory: UnitOfWorkFactory, fresh_user: UUID, other_user: UUID
 ) -> None:
     delivery_id = str(uuid.uuid4())
+    operation, second = done_webhook_operation(fresh_user), done_webhook_operation(fresh_user)
     async with uow_factory() as uow:
-        first = await uow.webhooks.add_if_new(_delivery(fresh_user, delivery_id))
-        again = await uow.webhooks.add_if_new(_delivery(fresh_user, delivery_id))
-        await uow.commit()
-    async with uow_factory() as uow:
+        first = await uow.webhooks.commit_if_new(_delivery(fresh_user, delivery_id), operation)
+        again = await uow.webhooks.commit_if_new(_delivery(fresh_user, delivery_id), second)
+    async with uow_factory() as uow:  # committed without uow.commit()
         found = await uow.webhooks.get(fresh_user, delivery_id)
         foreign = await uow.webhooks.get(other_user, delivery_id)
+        stored = await uow.operations.get(operation.operation_id)
+        duplicate = await uow.operations.get(second.operation_id)
 
     assert (first, again) == (True, False)
     assert found is not None and found.body["object_id"] == 7
+    assert found.received_at == at(0) and found.mode == "live"
     assert foreign is None
+    assert stored == operation
+    assert duplicate is None  # a duplicate delivery stores no operation either
+
+
+async def test_commit_if_new_commits_the_earlier_writes_of_its_unit_of_work(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    earlier, operation = done_webhook_operation(fresh_user), done_webhook_operation(fresh_user)
+    delivery_id = str(uuid.uuid4())
+    async with uow_factory() as uow:
+        await uow.operations.add(earlier)
+        await uow.webhooks.commit_if_new(_delivery(fresh_user, delivery_id), operation)
+        await uow.rollback()  # nothing left to undo: all of it was committed
+    async with uow_factory() as uow:
+        kept = [await uow.operations.get(o.operation_id) for o in (earlier, operation)]
+        delivery = await uow.webhooks.get(fresh_user, delivery_id)
+
+    assert kept == [earlier, operation]
+    assert delivery is not None
+
+
+async def test_commit_if_new_stores_neither_when_the_operation_cannot_be_stored(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    taken = done_webhook_operation(fresh_user)
+    async with uow_factory() as uow:
+        await uow.operations.add(taken)
+        await uow.commit()
+    delivery_id = str(uuid.uuid4())
+
+    with pytest.raises(Conflict):
+        async with uow_factory() as uow:
+            await uow.webhooks.commit_if_new(_delivery(fresh_user, delivery_id), taken)
+    async with uow_factory() as uow:
+        delivery = await uow.webhooks.get(fresh_user, delivery_id)
+
+    assert delivery is None  # a retry of the delivery finds it new
 
 
 async def test_concurrent_deliveries_of_one_id_store_it_once(
@@ -42,9 +85,8 @@ async def test_concurrent_deliveries_of_one_id_store_it_once(
 
     async def deliver() -> bool:
         async with uow_factory() as uow:
-            stored = await uow.webhooks.add_if_new(_delivery(fresh_user, delivery_id))
-            await uow.commit()
-        return stored
+            operation = done_webhook_operation(fresh_user)
+            return await uow.webhooks.commit_if_new(_delivery(fresh_user, delivery_id), operation)
 
     results = await asyncio.gather(*[deliver() for _ in range(10)])
 
@@ -56,9 +98,9 @@ async def test_purge_removes_only_deliveries_older_than_the_cutoff(
 ) -> None:
     old, recent = str(uuid.uuid4()), str(uuid.uuid4())
     async with uow_factory() as uow:
-        await uow.webhooks.add_if_new(_delivery(fresh_user, old, received=-3600))
-        await uow.webhooks.add_if_new(_delivery(fresh_user, recent, received=0))
-        await uow.commit()
+        for delivery_id, received in ((old, -3600), (recent, 0)):
+            delivery = _delivery(fresh_user, delivery_id, received=received)
+            await uow.webhooks.commit_if_new(delivery, done_webhook_operation(fresh_user))
     async with uow_factory() as uow:
         purged = await uow.webhooks.purge_older_than(at(-60))
         await uow.commit()

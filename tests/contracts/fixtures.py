@@ -10,13 +10,27 @@ import pytest
 
 from brx_domain.inventory import InventoryItem, Properties
 from brx_domain.ports import UnitOfWorkFactory
-from brx_domain.sync import RemoteProduct
+from brx_domain.sync import OperationStatus, OperationType, RemoteProduct, SyncOperation
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)  # whole seconds: every database keeps them exactly
 
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
+
+
+def done_webhook_operation(user_id: UUID) -> SyncOperation:
+    """The operation stored with a delivery, already completed: suites share one database and
+    the outbox is global, so nothing is left pending for another test's worker to run."""
+    return SyncOperation(
+        str(uuid.uuid4()),
+        user_id,
+        OperationType.WEBHOOK,
+        OperationStatus.COMPLETED,
+        {"result": {"test_mode": True}},
+        created_at=T0,
+        completed_at=T0,
+    )
 
 
 @pytest.fixture

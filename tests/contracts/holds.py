@@ -53,8 +53,9 @@ async def _entry(uow: UnitOfWork, user_id: UUID, item_id: int, seconds: float) -
 async def _pending_webhook(uow: UnitOfWork, user_id: UUID, product_id: int) -> None:
     delivery_id = str(uuid.uuid4())
     body = _order_body(delivery_id, product_id)
-    await uow.webhooks.add_if_new(WebhookDelivery(delivery_id, user_id, at(90), body, "live"))
-    await uow.operations.add(_operation(user_id, OperationType.WEBHOOK, delivery_id=delivery_id))
+    delivery = WebhookDelivery(delivery_id, user_id, at(90), body, "live")
+    operation = _operation(user_id, OperationType.WEBHOOK, delivery_id=delivery_id)
+    await uow.webhooks.commit_if_new(delivery, operation)
 
 
 async def _done_purchase(uow: UnitOfWork, user_id: UUID, item_id: int, seconds: float) -> None:

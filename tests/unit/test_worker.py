@@ -25,6 +25,7 @@ from brx_domain.usecases.periodic import (
     request_periodic_reconciliations,
 )
 from brx_domain.usecases.sync import start_bulk_sync
+from tests.contracts.fixtures import done_webhook_operation
 from tests.unit.world import World
 
 RULE = RetryRule(base=2, cap=300, horizon=3600)
@@ -275,8 +276,7 @@ async def test_webhook_deliveries_older_than_the_window_are_purged(world: World)
         for delivery_id, age in (("old", max_age + 60), ("fresh", max_age - 60)):
             received = now - timedelta(seconds=age)
             delivery = WebhookDelivery(delivery_id, world.user_id, received, {}, "live")
-            await uow.webhooks.add_if_new(delivery)
-        await uow.commit()
+            await uow.webhooks.commit_if_new(delivery, done_webhook_operation(world.user_id))
 
     purged = await purge_old_webhook_deliveries(world.ports)
 

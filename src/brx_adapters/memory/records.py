@@ -8,7 +8,7 @@ stored once per (user, id).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
@@ -184,19 +184,29 @@ def _sortable(at: datetime | None) -> float:
 
 
 class MemoryWebhookRepository:
-    def __init__(self, journal: Journal) -> None:
-        self._j = journal
+    """`commit_if_new` writes the operation through `operations` and commits through the unit
+    of work that made this repository."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        operations: MemoryOperationRepository,
+        commit: Callable[[], Awaitable[None]],
+    ) -> None:
+        self._j, self._operations, self._commit = journal, operations, commit
 
     def _all(self) -> dict[tuple[UUID, str], WebhookDelivery]:
         deliveries: dict[tuple[UUID, str], WebhookDelivery] = self._j.read("webhooks")
         return deliveries
 
-    async def add_if_new(self, delivery: WebhookDelivery) -> bool:
+    async def commit_if_new(self, delivery: WebhookDelivery, operation: SyncOperation) -> bool:
         key = (delivery.user_id, delivery.id)
-        if key in self._all():
-            return False
-        self._j.write("webhooks")[key] = delivery
-        return True
+        new = key not in self._all()
+        if new:
+            self._j.write("webhooks")[key] = delivery
+            await self._operations.add(operation)  # a Conflict leaves both to the rollback
+        await self._commit()
+        return new
 
     async def get(self, user_id: UUID, delivery_id: str) -> WebhookDelivery | None:
         return self._all().get((user_id, delivery_id))

@@ -43,8 +43,11 @@ class MemoryUnitOfWork:
         self.items: InventoryRepository = MemoryInventoryRepository(self._journal)
         self.ledger: LedgerRepository = MemoryLedgerRepository(self._journal)
         self.settings: SettingsRepository = MemorySettingsRepository(self._journal)
-        self.operations: OperationRepository = MemoryOperationRepository(self._journal)
-        self.webhooks: WebhookRepository = MemoryWebhookRepository(self._journal)
+        operations = MemoryOperationRepository(self._journal)
+        self.operations: OperationRepository = operations
+        self.webhooks: WebhookRepository = MemoryWebhookRepository(
+            self._journal, operations, self.commit
+        )
         self.orders: OrderStockRepository = MemoryOrderStockRepository(self._journal)
         self.idempotency: IdempotencyRepository = MemoryIdempotencyRepository(self._journal)
         self.erasure: ErasureRepository = MemoryErasureRepository(self._journal)

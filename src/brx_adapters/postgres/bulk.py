@@ -17,7 +17,6 @@ that change made it. Matching rows are never locked, so a re-sync with 10% chang
 
 from __future__ import annotations
 
-import json
 import weakref
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -28,6 +27,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from brx_adapters.postgres.engine import json_text
 from brx_domain.sync import NAME_FIELDS, RemoteProduct, UpsertCounts
 
 STAGE = "brx_sync_stage"
@@ -196,17 +196,13 @@ _DRY_RUN = text(
 )
 
 
-# `json.dumps` with options builds a new encoder per call, which cost more than the encoding
-# itself for a quarter million small property objects; orjson is ~7x quicker still.
-_plain_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
 def _properties_json(values: dict[str, Any]) -> str:
-    """jsonb text for COPY; what orjson refuses (non-string keys, huge integers) goes to json."""
+    """jsonb text for COPY (orjson: ~7x quicker than json for a quarter million small property
+    objects); what orjson refuses (non-string keys, huge integers) goes to json."""
     try:
         return orjson.dumps(values).decode()
     except TypeError:
-        return _plain_json(values)
+        return json_text(values)
 
 
 def stage_records(products: Sequence[RemoteProduct]) -> list[tuple[Any, ...]]:

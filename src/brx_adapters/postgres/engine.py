@@ -36,7 +36,7 @@ def create_engine(url: str, *, pool_size: int, max_overflow: int) -> AsyncEngine
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=1800,
-        json_serializer=_dumps,
+        json_serializer=json_text,
         json_deserializer=_loads,
         connect_args={"server_settings": {"application_name": "brx-sync"}},
     )
@@ -44,8 +44,9 @@ def create_engine(url: str, *, pool_size: int, max_overflow: int) -> AsyncEngine
     return engine
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+# The jsonb text of every write (the engine's serializer, and statements sent on the driver).
+# Built once: `json.dumps` with options builds a new encoder per call.
+json_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 _EXACT = (str, bool, int, type(None))

@@ -58,7 +58,8 @@ async def receive_webhook(
     request_id: str | None = None,
 ) -> Receipt:
     """Authenticate, check freshness, store once by delivery id, queue; no stock is touched.
-    One unit of work from reading the secret to the commit: one transaction per delivery."""
+    One unit of work from reading the secret to the commit, whose one write (the delivery and
+    its operation, committed together) is durable before the answer."""
     async with ports.uow() as uow:
         secret = _secret_of(ports, await uow.settings.get(user_id))
         event, raw = _authentic_event(ports, body, signature, secret)
@@ -107,8 +108,6 @@ async def _store(
 ) -> tuple[Receipt, SyncOperation | None]:
     """The delivery and its operation, committed together; a duplicate stores nothing."""
     delivery = WebhookDelivery(event.id, user_id, ports.clock.now(), dict(raw), event.mode)
-    if not await uow.webhooks.add_if_new(delivery):
-        return Receipt(event.id, True, None), None
     operation = new_operation(
         ports,
         user_id,
@@ -122,8 +121,8 @@ async def _store(
             ports.clock.now(),
             result={"test_mode": True, "effect": "nothing"},
         )
-    await uow.operations.add(operation)
-    await uow.commit()
+    if not await uow.webhooks.commit_if_new(delivery, operation):
+        return Receipt(event.id, True, None), None
     return Receipt(event.id, False, operation.operation_id), operation
 
 
