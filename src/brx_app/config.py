@@ -73,6 +73,9 @@ class AppConfig(BaseSettings):
     purchase_when_cardtrader_down: Literal["queue", "refuse"] = Field(
         "queue", alias="PURCHASE_WHEN_CARDTRADER_DOWN"
     )
+    inprocess_retry_horizon_seconds: float = Field(
+        15 * 60.0, gt=0, le=6 * 3600, alias="INPROCESS_RETRY_HORIZON_SECONDS"
+    )
     worker_metrics_port: int = Field(9464, ge=0, le=65535, alias="WORKER_METRICS_PORT")
     startup_wait_seconds: float = Field(30.0, ge=0, le=600, alias="STARTUP_WAIT_SECONDS")
     aws_ssm_enabled: bool = Field(False, alias="AWS_SSM_ENABLED")

@@ -194,7 +194,8 @@ def build_memory_container(
 ) -> Container:
     """The embedded default (demo, unit tests): every store in memory. CardTrader is the
     in-memory fake unless a gateway is given. `run_jobs` runs each queued job at once on an
-    in-process worker (the demo); otherwise jobs wait in the queue for the test to inspect."""
+    in-process worker (the demo), retrying for INPROCESS_RETRY_HORIZON_SECONDS; otherwise
+    jobs wait in the queue for the test to inspect."""
     from brx_adapters.memory import (
         MemoryCatalogue,
         MemoryMarketplaceGateway,
@@ -205,11 +206,15 @@ def build_memory_container(
         MemoryUnitOfWorkFactory,
     )
     from brx_adapters.system import SystemClock, UuidIds
-    from brx_app.inprocess import InProcessWorker
+    from brx_app.inprocess import InProcessWorker, retry_rule
 
     clock = clock or SystemClock()
     runtime = Runtime()
-    worker = InProcessWorker() if run_jobs else None
+    worker = (
+        InProcessWorker(retry=retry_rule(config.inprocess_retry_horizon_seconds))
+        if run_jobs
+        else None
+    )
     queue = MemoryTaskQueue(on_enqueue=worker)
     runtime.samplers.append(lambda: _sample_queue(queue))
     container = _assemble(

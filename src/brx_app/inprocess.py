@@ -16,15 +16,18 @@ from brx_domain.usecases import Ports
 
 log = logging.getLogger("brx.worker.inprocess")
 
-# Shorter than the arq worker's: the demo shows a recovery within seconds, not hours.
-DEFAULT_RULE = RetryRule(base=0.5, cap=30.0, horizon=15 * 60.0)
+
+def retry_rule(horizon: float) -> RetryRule:
+    """Shorter steps than the arq worker's, so the demo shows a recovery within seconds; how
+    long a job keeps trying (`INPROCESS_RETRY_HORIZON_SECONDS`) is configuration."""
+    return RetryRule(base=0.5, cap=30.0, horizon=horizon)
 
 
 class InProcessWorker:
     def __init__(
         self,
         *,
-        retry: RetryRule = DEFAULT_RULE,
+        retry: RetryRule,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

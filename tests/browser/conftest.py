@@ -36,6 +36,11 @@ ARGS = [
     "--disable-quic",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# How long the demo's in-process worker retries a push before it ends failed: longer than the
+# CardTrader client's circuit breaker stays open (30 s, plus the 20% jitter of the one backoff),
+# so a retry queued once CardTrader is back waits out the breaker and lands; short enough that
+# a push to a CardTrader that keeps failing ends `failed` within the test.
+RETRY_HORIZON_SECONDS = 40
 
 
 def free_port() -> int:
@@ -60,6 +65,18 @@ class Stack:
         answer.raise_for_status()
         return answer.json()
 
+    def cardtrader_price_cents(self, item: dict[str, Any]) -> int:
+        """The price the sandbox (CardTrader) holds for an item's product."""
+        product_id = int(item["external_stock_id"])
+        answer = httpx.get(
+            f"{self.sandbox_url}/api/v2/products/export",
+            params={"blueprint_id": item["blueprint_id"]},
+            headers={"Authorization": f"Bearer {demo.DEMO_TOKEN}"},
+            timeout=10,
+        )
+        answer.raise_for_status()
+        return int(next(p for p in answer.json() if p["id"] == product_id)["price_cents"])
+
     def api(self, method: str, path: str, **options: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"}
         return httpx.request(
@@ -76,7 +93,9 @@ def stack() -> Iterator[Stack]:
     original = keys.generate_rsa_pem
     keys.generate_rsa_pem = lambda: (private_pem, public_pem)  # the demo's wiring, our keys
     try:
-        built, container = demo._build(args)
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("INPROCESS_RETRY_HORIZON_SECONDS", str(RETRY_HORIZON_SECONDS))
+            built, container = demo._build(args)
     finally:
         keys.generate_rsa_pem = original
     loop = asyncio.new_event_loop()

@@ -1,17 +1,23 @@
 """The in-process worker (demo, tests) follows the same retry rule as the arq worker: a
-catalogue outage during a bulk sync is waited out, the user staying `initial_sync`."""
+catalogue outage during a bulk sync is waited out, the user staying `initial_sync`; how long
+it keeps retrying in the embedded container is configuration."""
 
 from __future__ import annotations
 
-from brx_adapters.memory import MemoryTaskQueue
+import uuid
+
+from brx_adapters.memory import MemoryMarketplaceGateway, MemoryTaskQueue
+from brx_app.config import load_config
+from brx_app.container import build_memory_container
 from brx_app.inprocess import InProcessWorker
-from brx_domain.errors import MarketplaceValidation
+from brx_domain.errors import MarketplaceUnavailable, MarketplaceValidation
 from brx_domain.inventory import ItemPatch
 from brx_domain.retry import RetryRule
 from brx_domain.sync import OperationStatus, SyncStatus
 from brx_domain.usecases.inventory import update_item
 from brx_domain.usecases.sync import start_bulk_sync
-from tests.unit.world import World
+from brx_domain.usecases.users import register_user
+from tests.unit.world import TOKEN, World
 
 
 class Sleeps:
@@ -80,3 +86,33 @@ async def test_a_refused_push_is_not_retried() -> None:
     assert change.task_id is not None
     assert world.operation(change.task_id).status is OperationStatus.FAILED
     assert sleeps.waits == []
+
+
+async def _embedded_push(horizon: str) -> tuple[OperationStatus, int]:
+    """A price change pushed by the embedded container's own worker while CardTrader fails
+    three times in a row: how the push ended, and the price CardTrader holds."""
+    gateway = MemoryMarketplaceGateway()
+    product = gateway.add_account(TOKEN).add_product(16, 3, 100)
+    config = load_config(ENVIRONMENT="test", INPROCESS_RETRY_HORIZON_SECONDS=horizon)
+    container = build_memory_container(config, marketplace=gateway, run_jobs=True)
+    ports, user_id, drain = container.ports(), uuid.uuid4(), container.runtime().drain
+    await register_user(ports, user_id, TOKEN)
+    await start_bulk_sync(ports, user_id)
+    await drain()
+    item = container.uow().store.items_of(user_id)[0]
+    gateway.for_token(TOKEN).fail_next(MarketplaceUnavailable("CardTrader answered 500"), times=3)
+
+    change = await update_item(ports, user_id, item.id, ItemPatch(price_cents=999))
+    await drain()
+
+    assert change.task_id is not None
+    done = container.uow().store.operations[change.task_id]
+    return done.status, gateway.for_token(TOKEN).products[product.id].price_cents
+
+
+async def test_the_embedded_worker_gives_up_at_the_configured_horizon() -> None:
+    assert await _embedded_push("1") == (OperationStatus.FAILED, 100)  # 0.5 s, then 1 s: over
+
+
+async def test_within_the_default_horizon_the_same_push_lands() -> None:
+    assert await _embedded_push("900") == (OperationStatus.COMPLETED, 999)  # 0.5 + 1 + 2 s

@@ -4,7 +4,8 @@ described exactly as it is checked, so the OpenAPI document and the validation a
 An optional request field is `T | MISSING = MISSING`: it may be left out but is never null,
 and the document says exactly that (no `"default": null`, no `null` type). Integers accept
 2.0 as 2, as JSON Schema does. Vocabulary fields take the domain's spelling tables as their
-enum and store CardTrader's spelling."""
+enum and store CardTrader's spelling; the document lists that spelling apart from the aliases
+(`anyOf`: the stored values first), so a client (the console's lists) can read it from there."""
 
 from __future__ import annotations
 
@@ -106,15 +107,36 @@ def _canonical(spellings: Mapping[str, str], what: str, canonical: tuple[str, ..
     return check
 
 
+def _vocabulary(spellings: Mapping[str, str], what: str, canonical: tuple[str, ...]) -> Any:
+    aliases = [spelling for spelling in spellings if spelling not in canonical]
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": "string",
+                    "enum": list(canonical),
+                    "title": f"{what.capitalize()} as stored",
+                },
+                {
+                    "type": "string",
+                    "enum": aliases,
+                    "title": f"{what.capitalize()} alias",
+                    "description": "Accepted and stored as the value it stands for.",
+                },
+            ]
+        }
+    )
+
+
 Condition = Annotated[
     StrictStr,
     AfterValidator(_canonical(CONDITION_SPELLINGS, "condition", CONDITIONS)),
-    WithJsonSchema({"type": "string", "enum": list(CONDITION_SPELLINGS)}),
+    _vocabulary(CONDITION_SPELLINGS, "condition", CONDITIONS),
     Field(description="Stored in CardTrader's spelling (NM -> Near Mint)."),
 ]
 Language = Annotated[
     StrictStr,
     AfterValidator(_canonical(LANGUAGE_SPELLINGS, "language", LANGUAGES)),
-    WithJsonSchema({"type": "string", "enum": list(LANGUAGE_SPELLINGS)}),
+    _vocabulary(LANGUAGE_SPELLINGS, "language", LANGUAGES),
     Field(description="Stored as CardTrader's code (Japanese -> jp)."),
 ]

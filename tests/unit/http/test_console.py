@@ -10,6 +10,7 @@ from falcon.testing import ASGIConductor
 
 from brx_app.http import create_app
 from brx_app.http.resources.console import ASSETS, read_asset
+from brx_domain.inventory import CONDITIONS, LANGUAGES
 from tests.unit.http.conftest import Api, build_api
 
 
@@ -61,3 +62,16 @@ async def test_the_test_order_helper_exists_only_in_development(
         )
 
     assert result.status_code == 404
+
+
+async def test_the_condition_and_language_lists_come_from_the_api_document(api: Api) -> None:
+    document = (await api.conductor.simulate_get("/openapi.json")).json
+    inventory = document["paths"]["/api/v1/sync/inventory/{user_id}"]["get"]
+    schemas = {p["name"]: p["schema"] for p in inventory["parameters"]}
+    script = read_asset("app.js").decode()
+
+    # the stored spellings come first, apart from the aliases, for a client to list
+    assert schemas["condition"]["anyOf"][0]["enum"] == list(CONDITIONS)
+    assert schemas["language"]["anyOf"][0]["enum"] == list(LANGUAGES)
+    assert '"/openapi.json"' in script and "`${API}/inventory/{user_id}`" in script
+    assert not [v for v in (*CONDITIONS, "zh-CN", "zh-TW") if f'"{v}"' in script]  # none copied

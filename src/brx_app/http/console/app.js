@@ -6,12 +6,11 @@
 (() => {
   const API = "/api/v1/sync";
   const PAGE = 50;
-  const CONDITIONS = ["Mint", "Near Mint", "Slightly Played", "Moderately Played", "Played",
-    "Heavily Played", "Poor"];
-  const LANGUAGES = ["en", "fr", "de", "it", "jp", "kr", "pt", "ru", "es", "zh-CN", "zh-TW", "nl",
-    "cz", "hu", "pl"];
+  // The condition and language lists are the API's own: read from /openapi.json (below).
+  const VOCABULARY_PATH = `${API}/inventory/{user_id}`;
   const LANGUAGE_KEYS = ["mtg_language", "pokemon_language", "language"];
   const SYNC_TYPES = ["bulk_sync", "periodic_sync"];
+  const PUSH_TYPES = ["update", "delete", "purchase"];  // operations that change CardTrader
 
   const T = {
     en: {
@@ -34,7 +33,7 @@
       signed: "signed", altered: "altered", save: "Save", units: "Units",
       buy: "Sell on the shop's site", delete: "Delete",
       delete_confirm: "Really delete, here and on CardTrader", stock_history: "Stock history",
-      problems_help: "Pushes to CardTrader that are waiting or failed, and refused webhooks. A failed one can be retried.",
+      problems_help: "Pushes to CardTrader that are waiting or failed, and webhooks that could not be applied, with their attempts and last error. A failed one can be retried; a retried one is listed as its retry. Webhooks refused for a bad signature are not stored (anyone can send them): they show in the operator's recent logs.",
       refresh: "Refresh", webhook_url: "Give CardTrader this URL:", copy: "Copy",
       dev_title: "Development: try it with the sandbox", ct_token: "CardTrader token",
       setup_user: "Set up a test user (me)", product_id: "Product id (empty: any)",
@@ -56,6 +55,8 @@
       sync_started: "Bulk sync started (task {task}). Progress below.",
       reconcile_started: "Reconciliation queued (task {task}){dry}.", dry_note: ", dry run: nothing will change",
       task_done: "Reconciliation finished: {message}", task_failed: "Reconciliation failed: {message}",
+      task_waiting: "Still running after {seconds} s (task {task}); its outcome will show in the history.",
+      vocabulary_missing: "The API description (/openapi.json) could not be read, so the condition and language lists are empty. Reload the page.",
       progress: "{percent}% · {processed} of {total} products",
       sync_done: "Sync finished: {created} created, {updated} updated, {unchanged} unchanged, {skipped} skipped, {deleted} deleted, {failed} failed.",
       sync_failed: "The sync failed: {message}",
@@ -63,7 +64,6 @@
       c_total_products: "products exported", c_processed: "processed", c_created: "created",
       c_updated: "updated", c_unchanged: "unchanged", c_skipped: "skipped (not in the catalogue)",
       c_deleted: "deleted", c_failed: "failed",
-      ops_missing: "The operations list is not available on this server yet.",
       no_history: "No runs yet.", no_items: "No items match.", no_problems: "Nothing is waiting or failed.",
       page: "{from}–{to} of {total}", not_listed: "not on CardTrader",
       h_card: "Card", h_blueprint: "Blueprint", h_condition: "Condition", h_language: "Language",
@@ -83,6 +83,8 @@
       sold_refused: "Not sold: {message}. The stock here now matches CardTrader.",
       deleted: "Deleted here. {ct}", ct_delete_queued: "CardTrader deletion queued (task {task}).",
       retry: "Retry", retried: "Retry queued (task {task}).",
+      retry_done: "The retry finished (task {task}).", retry_done_push: "The retry landed: CardTrader has the change (task {task}).",
+      retry_failed: "The retry failed too: {message}", retry_of: "retry of {id}",
       secret_yes: "The webhook secret is configured: deliveries are verified.",
       secret_no: "No webhook secret yet: connect the CardTrader account first.",
       copied: "Copied.", copy_manual: "Select the URL and copy it.",
@@ -113,7 +115,7 @@
       signed: "firmata", altered: "alterata", save: "Salva", units: "Pezzi",
       buy: "Vendi sul sito del negozio", delete: "Elimina",
       delete_confirm: "Elimina davvero, qui e su CardTrader", stock_history: "Storico delle giacenze",
-      problems_help: "Invii a CardTrader in attesa o falliti e webhook rifiutati. Quelli falliti si possono riprovare.",
+      problems_help: "Invii a CardTrader in attesa o falliti e webhook che non è stato possibile applicare, con i tentativi e l'ultimo errore. Quelli falliti si possono riprovare; uno già riprovato compare come il suo nuovo tentativo. I webhook rifiutati per una firma non valida non vengono salvati (chiunque può inviarli): compaiono nei log recenti dell'operatore.",
       refresh: "Aggiorna", webhook_url: "Dai a CardTrader questo URL:", copy: "Copia",
       dev_title: "Sviluppo: prova con il sandbox", ct_token: "Token CardTrader",
       setup_user: "Configura un utente di prova (io)", product_id: "Id prodotto (vuoto: qualsiasi)",
@@ -135,6 +137,8 @@
       sync_started: "Sincronizzazione avviata (task {task}). Avanzamento qui sotto.",
       reconcile_started: "Riallineamento in coda (task {task}){dry}.", dry_note: ", prova: non cambierà nulla",
       task_done: "Riallineamento terminato: {message}", task_failed: "Riallineamento fallito: {message}",
+      task_waiting: "Ancora in corso dopo {seconds} s (task {task}); l'esito comparirà nello storico.",
+      vocabulary_missing: "Non è stato possibile leggere la descrizione dell'API (/openapi.json): gli elenchi di condizioni e lingue sono vuoti. Ricarica la pagina.",
       progress: "{percent}% · {processed} di {total} prodotti",
       sync_done: "Sincronizzazione terminata: {created} create, {updated} aggiornate, {unchanged} invariate, {skipped} saltate, {deleted} eliminate, {failed} fallite.",
       sync_failed: "La sincronizzazione è fallita: {message}",
@@ -142,7 +146,6 @@
       c_total_products: "prodotti esportati", c_processed: "elaborati", c_created: "creati",
       c_updated: "aggiornati", c_unchanged: "invariati", c_skipped: "saltati (non a catalogo)",
       c_deleted: "eliminati", c_failed: "falliti",
-      ops_missing: "L'elenco delle operazioni non è ancora disponibile su questo server.",
       no_history: "Nessuna esecuzione.", no_items: "Nessun articolo corrisponde.", no_problems: "Niente in attesa o fallito.",
       page: "{from}–{to} di {total}", not_listed: "non su CardTrader",
       h_card: "Carta", h_blueprint: "Blueprint", h_condition: "Condizione", h_language: "Lingua",
@@ -162,6 +165,8 @@
       sold_refused: "Non venduto: {message}. Qui la giacenza ora corrisponde a CardTrader.",
       deleted: "Eliminato qui. {ct}", ct_delete_queued: "Eliminazione su CardTrader in coda (task {task}).",
       retry: "Riprova", retried: "Nuovo tentativo in coda (task {task}).",
+      retry_done: "Il nuovo tentativo è terminato (task {task}).", retry_done_push: "Il nuovo tentativo è andato a buon fine: CardTrader ha la modifica (task {task}).",
+      retry_failed: "Anche il nuovo tentativo è fallito: {message}", retry_of: "nuovo tentativo di {id}",
       secret_yes: "Il segreto del webhook è configurato: le consegne sono verificate.",
       secret_no: "Nessun segreto del webhook: collega prima l'account CardTrader.",
       copied: "Copiato.", copy_manual: "Seleziona l'URL e copialo.",
@@ -178,6 +183,7 @@
   const state = {
     token: null, claims: null, operator: false, environment: null, screen: null,
     offset: 0, total: 0, item: null, polling: null, metrics: null, expiry: null,
+    conditions: [], languages: [],
   };
   let lang = sessionStorage.getItem("brx.lang") || (navigator.language.startsWith("it") ? "it" : "en");
 
@@ -297,8 +303,25 @@
   }
 
   function fillChoices() {
-    document.querySelectorAll("select.conditions").forEach((s) => s.replaceChildren(el("option", { value: "" }, t("any")), ...CONDITIONS.map((c) => el("option", { value: c }, c))));
-    document.querySelectorAll("select.languages").forEach((s) => s.replaceChildren(el("option", { value: "" }, t("any")), ...LANGUAGES.map((c) => el("option", { value: c }, c))));
+    document.querySelectorAll("select.conditions").forEach((s) => s.replaceChildren(el("option", { value: "" }, t("any")), ...state.conditions.map((c) => el("option", { value: c }, c))));
+    document.querySelectorAll("select.languages").forEach((s) => s.replaceChildren(el("option", { value: "" }, t("any")), ...state.languages.map((c) => el("option", { value: c }, c))));
+  }
+
+  // The stored spellings of a vocabulary parameter of the inventory filter: its schema is
+  // `anyOf` [the values as stored, the aliases also accepted]; the same types validate the
+  // item form's properties, so the lists cannot drift from what the API accepts.
+  async function loadVocabulary() {
+    const doc = await api("GET", "/openapi.json");
+    const params = doc.paths[VOCABULARY_PATH].get.parameters;
+    const stored = (name) => {
+      const schema = params.find((p) => p.name === name).schema;
+      const values = schema.anyOf[0].enum;
+      if (!Array.isArray(values) || !values.length) throw new Error(`no ${name} values`);
+      return values;
+    };
+    state.conditions = stored("condition");
+    state.languages = stored("language");
+    translate();
   }
 
   function translate() {
@@ -385,8 +408,18 @@
   // --- sync ----------------------------------------------------------------------------------
 
   async function operations(query) {
-    const data = await api("GET", `operations/${me()}`, { query, allow: [404] });
-    return data && Array.isArray(data.items) ? data.items : null;
+    return (await api("GET", `operations/${me()}`, { query })).items;
+  }
+
+  // Follows a queued task until it is done; null if it is still running after `seconds`.
+  async function awaitTask(taskId, seconds) {
+    for (let waited = 0; waited < seconds * 1000 && state.token; waited += 1000) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const task = await api("GET", `task/${encodeURIComponent(taskId)}`);
+      if (task.ready) return task;
+    }
+    if (state.token) notify("warn", t("task_waiting", { seconds, task: taskId }));
+    return null;
   }
 
   async function loadSync() {
@@ -412,7 +445,6 @@
   async function loadSyncHistory() {
     const items = await operations({ limit: 50 });
     const headers = [[t("h_started")], [t("h_type")], [t("h_status")], [t("h_done")], [t("h_error")]];
-    if (items === null) { table($("sync-history"), headers, [], t("ops_missing")); return; }
     const rows = items.filter((op) => SYNC_TYPES.includes(op.operation_type)).map((op) => el("tr", {},
       el("td", {}, when(op.created_at)), el("td", {}, op.operation_type),
       el("td", { class: `state-${op.status}` }, op.status), el("td", {}, op.completed_at ? when(op.completed_at) : "—"),
@@ -466,15 +498,11 @@
     const dry = $("dry-run").checked;
     const answer = await api("POST", `sync-from-cardtrader/${me()}`, { query: { dry_run: dry, blueprint_id: $("reconcile-blueprint").value } });
     notify("ok", t("reconcile_started", { task: answer.task_id, dry: dry ? t("dry_note") : "" }));
-    for (let i = 0; i < 240 && state.token; i += 1) {
-      await new Promise((r) => setTimeout(r, 500));
-      const task = await api("GET", `task/${answer.task_id}`);
-      if (task.ready) {
-        notify(task.status === "SUCCESS" ? "ok" : "error", t(task.status === "SUCCESS" ? "task_done" : "task_failed", { message: task.message }));
-        await loadSync();
-        return;
-      }
-    }
+    const task = await awaitTask(answer.task_id, 120);
+    if (!task) return;
+    const ok = task.status === "SUCCESS";
+    notify(ok ? "ok" : "error", t(ok ? "task_done" : "task_failed", { message: task.message }));
+    await loadSync();
   }
 
   // --- inventory -----------------------------------------------------------------------------
@@ -613,22 +641,29 @@
 
   async function loadProblems() {
     const headers = [[t("h_when")], [t("h_type")], [t("h_status")], [t("h_attempts"), "num"], [t("h_error")], [t("h_subject")], [""]];
-    const failed = await operations({ status: "failed", limit: 100 });
-    if (failed === null) { table($("problem-list"), headers, [], t("ops_missing")); return; }
-    const pending = (await operations({ status: "pending", limit: 100 })) || [];
-    const rows = [...failed, ...pending].map((op) => el("tr", {},
+    // a failed operation that was retried is listed as its retry (pending, failed, or gone)
+    const failed = (await operations({ status: "failed", limit: 100 })).filter((op) => !op.retried_by);
+    const pending = await operations({ status: "pending", limit: 100 });
+    const rows = [...failed, ...pending].map((op) => el("tr", { data: { operation: op.operation_id, item: scalar(op.item_id) } },
       el("td", {}, when(op.created_at)), el("td", {}, op.operation_type),
-      el("td", { class: `state-${op.status}` }, op.status), el("td", { class: "num" }, scalar(op.attempts) || "0"),
+      el("td", { class: `state-${op.status}` }, op.status), el("td", { class: "num" }, count(op.attempts)),
       el("td", {}, scalar(op.last_error) || "—"),
-      el("td", {}, [op.item_id ? `#${op.item_id}` : "", op.blueprint_id ? ` bp ${op.blueprint_id}` : ""].join("")),
-      el("td", {}, op.status === "failed" ? el("button", { type: "button", textContent: t("retry"), on: { click: guarded(() => retry(op.operation_id)) } }) : "")));
+      el("td", {}, el("div", {}, [op.item_id ? `#${op.item_id}` : "", op.blueprint_id ? ` bp ${op.blueprint_id}` : ""].join("")),
+        op.retry_of ? el("div", { class: "sub" }, t("retry_of", { id: op.retry_of })) : null),
+      el("td", {}, op.status === "failed" ? el("button", { type: "button", textContent: t("retry"), on: { click: guarded(() => retry(op)) } }) : "")));
     table($("problem-list"), headers, rows, t("no_problems"));
   }
 
-  async function retry(operationId) {
-    const answer = await api("POST", `operations/${me()}/${encodeURIComponent(operationId)}/retry`);
+  async function retry(op) {
+    const answer = await api("POST", `operations/${me()}/${encodeURIComponent(op.operation_id)}/retry`);
     notify("ok", t("retried", { task: answer.task_id }));
     await loadProblems();
+    const task = await awaitTask(answer.task_id, 600);  // a retry may wait out CardTrader's circuit breaker
+    if (!task) return;
+    const push = PUSH_TYPES.includes(op.operation_type);
+    if (task.status === "SUCCESS") notify("ok", t(push ? "retry_done_push" : "retry_done", { task: answer.task_id }));
+    else notify("error", t("retry_failed", { message: task.message }));
+    if (state.screen === "problems") await loadProblems();
   }
 
   // --- webhook setup ---------------------------------------------------------------------------
@@ -718,6 +753,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("lang").value = lang;
     translate();
+    loadVocabulary().catch(() => notify("error", t("vocabulary_missing")));
     on("lang", "change", () => { lang = $("lang").value; sessionStorage.setItem("brx.lang", lang); translate(); if (state.token && state.screen) show(state.screen); });
     on("signin-form", "submit", () => signIn($("token").value.trim()));
     on("sign-out", "click", () => signOut());
