@@ -161,8 +161,8 @@ async def test_no_key_means_no_replay(api: Api) -> None:
     st.one_of(
         st.just(""),
         st.text(min_size=256, max_size=300, alphabet="abc"),
-        st.text(min_size=1, max_size=20).filter(
-            lambda k: any(not "\x21" <= ch <= "\x7e" for ch in k)
+        st.text(min_size=1, max_size=20).filter(  # what a client strips is another key
+            lambda k: k == k.strip() and any(not "\x21" <= ch <= "\x7e" for ch in k)
         ),
     )
 )
@@ -177,7 +177,7 @@ async def test_a_malformed_key_is_400_naming_the_header_and_sells_nothing(
         )
     except (UnicodeEncodeError, ValueError):  # not even sendable as a header: nothing to test
         return
-    if key.strip(" \t") != key or not key.strip():
+    if not key.strip():
         # HTTP strips surrounding blanks; a blank value is no key at all for the server
         assert answer.status_code in (200, 400)
         return
