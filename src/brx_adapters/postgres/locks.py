@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from brx_adapters.postgres.engine import pool_status
-from brx_adapters.postgres.errors import sqlstate, translate
+from brx_adapters.postgres.errors import sqlstate, translate, translated
 from brx_domain.errors import ProductBusy
 
 LOCK_NOT_AVAILABLE = "55P03"
@@ -43,14 +43,23 @@ class PostgresProductLocks:
         until = time.monotonic() + wait_seconds
         await self._take_slot(key, wait_seconds)
         try:
-            async with self._engine.connect() as conn:
+            conn = await self._connect()
+            try:
                 await self._acquire(conn, key, until - time.monotonic())
                 try:
                     yield
                 finally:
                     await asyncio.shield(self._release(conn, key))
+            finally:
+                await conn.close()
         finally:
             self._holders.release()
+
+    @translated
+    async def _connect(self) -> AsyncConnection:
+        """A connection of the pool: a checkout that times out (other work holds every
+        connection) is DependencyUnavailable, retried, never a bug that ends the job."""
+        return await self._engine.connect()
 
     async def _take_slot(self, key: str, wait_seconds: float) -> None:
         busy = ProductBusy(
