@@ -165,6 +165,10 @@ async def test_operator_and_public_routes_answer_in_their_documented_shapes(
 
 
 async def test_concurrent_purchases_never_oversell_in_postgres(live: LiveApi) -> None:
+    await live.conductor.simulate_post(  # a purchase is confirmed with the shop's CardTrader
+        "/api/v1/sync/setup-test-user",
+        json={"user_id": str(live.user_id), "cardtrader_token": CT_TOKEN},
+    )
     item_id = await live.add_item(10)
     path = f"/api/v1/sync/purchase/{live.user_id}/item/{item_id}"
     results = await asyncio.gather(

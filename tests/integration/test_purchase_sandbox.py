@@ -336,3 +336,26 @@ async def test_more_concurrent_purchases_than_pooled_connections_are_answered_ne
         sold = sum(1 for i, a in enumerate(answers) if i % 4 == n and a.status_code == 200)
         assert await stack.local(item) == (5 - sold, 5 - sold)
         assert await stack.remote(item) == 5 - sold
+
+
+async def test_a_disconnected_shops_purchase_is_409_not_connected_and_sells_nothing(
+    stacks: StackFactory,
+) -> None:
+    stack = await stacks()  # PURCHASE_WHEN_CARDTRADER_DOWN=queue, the default
+    item = await stack.item(5)
+    gone = await stack.api.simulate_delete(
+        f"{BASE}/connection/{stack.user_id}", headers=stack.auth()
+    )
+    assert gone.status_code == 200, gone.text
+    stack.sandbox.clear_requests()
+
+    answer = await stack.buy(item, 2)
+
+    assert answer.status_code == 409, answer.text
+    assert answer.json["error"]["code"] == "not_connected"
+    assert stack.sandbox.requests(TOKEN) == []  # CardTrader never heard of it
+    async with stack.container.uow()() as uow:
+        operations = await uow.operations.pending(stack.container.ports().clock.now(), 100)
+    assert [o for o in operations if o.user_id == stack.user_id] == []  # nothing queued
+    assert await stack.local(item) == (5, 5)
+    assert await stack.remote(item) == 5

@@ -12,12 +12,14 @@ from brx_domain.errors import (
     InsufficientStock,
     MarketplaceOutcomeUnknown,
     MarketplaceUnavailable,
+    MarketplaceValidation,
     NotListedOnCardTrader,
 )
 from brx_domain.inventory import InventoryItem, StockReason
 from brx_domain.sync import OperationStatus
 from brx_domain.usecases.common import WhenCardTraderDown
 from brx_domain.usecases.purchases import purchase_item
+from brx_domain.usecases.stock_writes import Deadline
 from tests.unit.world import World
 
 
@@ -163,3 +165,63 @@ async def test_concurrent_purchases_of_the_last_units_sell_exactly_them_on_both_
     assert world.quantities() == {item.external_stock_id: 0}
     assert _remote(world, item) is None  # CardTrader deleted it at zero: exactly 5 lower
     assert len(world.account.method_calls("increment_quantity")) == 5
+
+
+async def test_a_call_past_the_deadline_is_a_transient_domain_error() -> None:
+    """The domain never lets asyncio's TimeoutError out: callers catch DomainError only."""
+
+    async def hang() -> None:
+        await asyncio.sleep(30)
+
+    with pytest.raises(MarketplaceUnavailable) as late:
+        await Deadline(0.01).run(hang())
+    with pytest.raises(MarketplaceOutcomeUnknown):  # a write cut short may have been applied
+        await Deadline(0.01).run(hang(), late=MarketplaceOutcomeUnknown)
+
+    assert late.value.transient and not isinstance(late.value, MarketplaceOutcomeUnknown)
+
+
+async def test_a_timeout_error_raised_by_the_call_itself_is_not_taken_for_the_deadline() -> None:
+    async def broken() -> None:
+        raise TimeoutError  # an adapter that failed to translate its own: a bug, let through
+
+    with pytest.raises(TimeoutError):
+        await Deadline(30).run(broken())
+
+
+async def test_cardtrader_slower_than_the_deadline_sells_and_queues_the_decrement(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = replace(world.ports.settings, purchase_timeout_seconds=0.01)
+    world.ports = replace(world.ports, settings=settings)
+    item = await _listed(world, 5)
+    find = world.account.find_product
+
+    async def find_slowly(product_id: int, *, blueprint_id: int) -> object:
+        await asyncio.sleep(30)
+        return await find(product_id, blueprint_id=blueprint_id)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(world.account, "find_product", find_slowly)
+        purchase = await purchase_item(world.ports, world.user_id, item.id, 2)
+
+    assert (purchase.confirmed, purchase.queued, purchase.remaining) == (False, True, 3)
+    assert "marketplace_unavailable" in world.operation(purchase.task_id).metadata["last_error"]
+    await world.run_jobs()
+    assert _remote(world, item) == 3
+
+
+async def test_a_refusal_that_waiting_cannot_cure_sells_nothing_and_queues_nothing(
+    world: World,
+) -> None:
+    item = await _listed(world, 5)
+    world.account.fail_next(MarketplaceValidation("bad delta"), method="increment_quantity")
+
+    with pytest.raises(MarketplaceValidation):
+        await purchase_item(world.ports, world.user_id, item.id, 2)
+
+    assert world.quantities() == {item.external_stock_id: 5}
+    assert sum(delta for _, delta in _history(world, item)) == 5
+    assert _remote(world, item) == 5 and world.queue.enqueued == []
+    (operation,) = [o for o in world.store.operations.values() if o.metadata.get("error")]
+    assert operation.status is OperationStatus.FAILED

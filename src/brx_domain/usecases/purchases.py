@@ -21,6 +21,7 @@ from brx_domain.sync import OperationStatus, OperationType, SyncOperation
 from brx_domain.usecases.common import (
     Ports,
     WhenCardTraderDown,
+    connected_settings_of,
     dispatch,
     error_text,
     new_operation,
@@ -43,7 +44,8 @@ async def purchase_item(
     ports: Ports, user_id: UUID, item_id: int, quantity: int, *, request_id: str | None = None
 ) -> Purchase:
     """Take the stock, then decrement CardTrader under the purchase deadline. Gone or short
-    there: 409 and nothing sold. No answer in time: the configured policy decides."""
+    there: 409 and nothing sold. No answer in time (a transient error): the configured policy
+    decides. Any other refusal (the shop disconnected meanwhile, say) sells nothing either."""
     operation, remaining = await _take(ports, user_id, item_id, quantity, request_id)
     started = await begin(ports, operation.operation_id)
     assert started is not None  # just created, nobody else runs it
@@ -58,7 +60,10 @@ async def purchase_item(
             "nothing was sold and the stock now shows CardTrader's quantity",
             details={"available_on_cardtrader": short.available},
         ) from None
-    except (DomainError, TimeoutError) as exc:
+    except DomainError as exc:
+        if not exc.transient:  # the queued decrement would fail the same way: nothing is sold
+            await _give_back(ports, started, cardtrader_has=None, refused=exc)
+            raise
         return await _unconfirmed(ports, started, remaining, exc)
     await finish(
         ports,
@@ -78,6 +83,7 @@ async def _take(
         if item is None:
             raise NotFound(f"item {item_id} not found")
         check_purchase(item, quantity)
+        await connected_settings_of(uow, user_id)  # a disconnected shop sells nothing here
         remaining = await uow.items.take(user_id, item_id, quantity)
         if remaining is None:  # a concurrent purchase got there first
             current = await uow.items.get(user_id, item_id)

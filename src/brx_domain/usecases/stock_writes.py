@@ -66,11 +66,21 @@ class Deadline:
     def left(self, default: float) -> float:
         return default if self.at is None else max(0.0, self.at - time.monotonic())
 
-    async def run(self, call: Awaitable[T]) -> T:
+    async def run(
+        self, call: Awaitable[T], late: type[MarketplaceUnavailable] = MarketplaceUnavailable
+    ) -> T:
+        """`call`'s answer, or `late` (a transient domain error) once the deadline passes: the
+        caller tells whether a call cut short may still have acted (MarketplaceOutcomeUnknown)."""
         if self.at is None:
             return await call
-        async with asyncio.timeout(max(0.0, self.left(0))):
-            return await call
+        limit = asyncio.timeout(max(0.0, self.left(0)))
+        try:
+            async with limit:
+                return await call
+        except TimeoutError as exc:
+            if not limit.expired():  # not ours: raised by the call itself
+                raise
+            raise late("CardTrader did not answer in time") from exc
 
 
 @dataclass(frozen=True)
@@ -114,12 +124,7 @@ async def decrement(
 
 
 async def _find(market: Marketplace, want: Decrement, deadline: Deadline) -> RemoteProduct | None:
-    try:
-        return await deadline.run(
-            market.find_product(want.product_id, blueprint_id=want.blueprint_id)
-        )
-    except TimeoutError as exc:
-        raise MarketplaceUnavailable("CardTrader did not answer in time") from exc
+    return await deadline.run(market.find_product(want.product_id, blueprint_id=want.blueprint_id))
 
 
 async def _send(
@@ -140,11 +145,14 @@ async def _send(
     write = ProductWrite(str(want.product_id), -want.quantity, current.quantity, read_at)
     await _record(ports, operation, write)
     try:
-        after = await deadline.run(market.increment_quantity(want.product_id, -want.quantity))
+        after = await deadline.run(
+            market.increment_quantity(want.product_id, -want.quantity),
+            late=MarketplaceOutcomeUnknown,  # cut short, it may have been applied
+        )
     except MarketplaceNotFound:  # gone between the read and the send: nothing was taken
         await _record(ports, operation, write.settled(WriteState.NOT_LANDED))
         raise Shortfall(0) from None
-    except (MarketplaceOutcomeUnknown, TimeoutError) as exc:
+    except MarketplaceOutcomeUnknown as exc:
         if deadline.left(1.0) <= 0:
             raise MarketplaceOutcomeUnknown("CardTrader decrement: answer lost") from exc
         landed, observed = await _settle(ports, market, operation, write, deadline)

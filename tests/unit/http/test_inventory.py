@@ -88,22 +88,32 @@ async def test_a_bad_filter_is_400_naming_it_and_lists_nothing(api: Api) -> None
         assert "items" not in result.json
 
 
-async def test_a_purchase_decrements_atomically_and_queues_the_cardtrader_decrement(
-    api: Api,
-) -> None:
-    item_id = await api.add_item(5)
+async def test_a_purchase_decrements_atomically_and_confirms_with_cardtrader(api: Api) -> None:
+    item_id = await api.add_listed_item(5)
     result = await api.conductor.simulate_post(
         _purchase_path(api, item_id), json={"purchaseQuantity": 2}, headers=api.auth()
     )
     assert result.status_code == 200
     body = Purchased.model_validate(result.json)
     assert (body.quantity_purchased, body.remaining_quantity) == (2, 3)
+    assert body.cardtrader_confirmed and not body.cardtrader_sync_queued
     assert api.store.items[item_id].quantity == 3
-    assert [job.job for job in api.queue.pop_all()] == ["push_purchase"]
+    product_id = int(str(api.store.items[item_id].external_stock_id))
+    assert api.account.products[product_id].quantity == 3
+    assert api.queue.pop_all() == []
+
+
+async def test_a_purchase_by_a_user_without_a_cardtrader_connection_is_404(api: Api) -> None:
+    item_id = await api.add_item(5)  # the user has no sync settings
+    result = await api.conductor.simulate_post(
+        _purchase_path(api, item_id), json={"purchaseQuantity": 2}, headers=api.auth()
+    )
+    assert result.status_code == 404, result.text
+    assert api.store.items[item_id].quantity == 5 and api.queue.pop_all() == []
 
 
 async def test_quantity_is_accepted_as_an_alias_of_purchase_quantity(api: Api) -> None:
-    item_id = await api.add_item(5)
+    item_id = await api.add_listed_item(5)
     result = await api.conductor.simulate_post(
         _purchase_path(api, item_id), json={"quantity": 1}, headers=api.auth()
     )
@@ -147,7 +157,7 @@ async def test_bad_purchase_quantities_are_400_naming_the_field(api: Api) -> Non
 
 
 async def test_concurrent_purchases_never_oversell(api: Api) -> None:
-    item_id = await api.add_item(5)
+    item_id = await api.add_listed_item(5)
     results = await asyncio.gather(
         *(
             api.conductor.simulate_post(
@@ -213,7 +223,7 @@ async def test_a_delete_removes_the_item_and_queues_the_cardtrader_delete(api: A
 
 
 async def test_history_explains_every_quantity_change_newest_first(api: Api) -> None:
-    item_id = await api.add_item(5)
+    item_id = await api.add_listed_item(5)
     await api.conductor.simulate_post(
         _purchase_path(api, item_id), json={"purchaseQuantity": 2}, headers=api.auth()
     )
