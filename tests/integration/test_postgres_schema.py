@@ -4,6 +4,7 @@ run twice without effect, and adopt a database that already holds the seed's sch
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import asyncpg
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.integration
 SEED_TABLES = ["user_sync_settings", "user_inventory_items", "sync_operations"]
 # What later revisions add to the seed's tables: "latest operation" and the outbox scan (0002),
 # card names and the inventory filters (0003; the trigram index where pg_trgm can be had),
-# the disconnected state and the operations listing (0004).
+# the disconnected state and the operations listing (0004), each user's kept item count (0005).
 SERVICE_INDEXES = {
     "idx_sync_ops_user_type_created",
     "idx_sync_ops_pending_created",
@@ -30,6 +31,11 @@ SERVICE_COLUMNS = {
     ("user_inventory_items", "card_name"),
     ("user_inventory_items", "expansion_name"),
     ("user_sync_settings", "disconnected_at"),
+}
+COUNT_TRIGGERS = {
+    ("brx_inventory_count_added", "INSERT", "STATEMENT"),
+    ("brx_inventory_count_removed", "DELETE", "STATEMENT"),
+    ("brx_inventory_count_moved", "UPDATE", "ROW"),
 }
 
 # The seed's schema.sql, verbatim (the original document's "Script SQL Completo").
@@ -214,3 +220,45 @@ async def test_the_synchronous_upgrade_also_works_inside_a_running_event_loop(
     revision = upgrade(scratch_database)
 
     assert revision == head_revision()
+
+
+async def test_the_items_table_keeps_each_users_count_by_trigger(postgres_url: str) -> None:
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        triggers = await conn.fetch(
+            "SELECT trigger_name, event_manipulation, action_orientation"
+            " FROM information_schema.triggers WHERE event_object_table = 'user_inventory_items'"
+        )
+        truncate = await conn.fetchval(
+            "SELECT count(*) FROM pg_trigger WHERE tgname = 'brx_inventory_count_truncated'"
+        )
+    finally:
+        await conn.close()
+
+    assert {tuple(r.values()) for r in triggers} == COUNT_TRIGGERS
+    assert truncate == 1
+
+
+async def test_migrating_a_seed_database_counts_the_items_already_there(
+    scratch_database: str,
+) -> None:
+    await apply_seed(scratch_database)
+    users = [uuid.uuid4(), uuid.uuid4()]
+    conn = await asyncpg.connect(scratch_database)
+    try:
+        for n, user in enumerate(users, start=1):
+            await conn.execute(
+                "INSERT INTO user_inventory_items (user_id, blueprint_id, quantity, price_cents)"
+                " SELECT $1, b, 1, 10 FROM generate_series(1, $2::int) AS b",
+                user,
+                n * 5,
+            )
+        await upgrade_async(scratch_database)
+        kept = await conn.fetch("SELECT user_id, items FROM user_inventory_counts")
+        await conn.execute("TRUNCATE user_inventory_items")
+        after_truncate = await conn.fetchval("SELECT count(*) FROM user_inventory_counts")
+    finally:
+        await conn.close()
+
+    assert {r["user_id"]: r["items"] for r in kept} == {users[0]: 5, users[1]: 10}
+    assert after_truncate == 0

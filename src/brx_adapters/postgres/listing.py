@@ -32,6 +32,10 @@ _ORDER = {
     "updated": ("{t}updated_at",),
 }
 
+# The user's whole count ($1 is the user), kept by the database (migration 0005): what an
+# unfiltered page shows as its total, however it is sorted, without counting the rows.
+USER_TOTAL = "coalesce((SELECT items FROM user_inventory_counts WHERE user_id = $1), 0)"
+
 _LANGUAGE = (
     "(properties->>'mtg_language' = ${n} OR properties->>'pokemon_language' = ${n} "
     "OR properties->>'language' = ${n})"
@@ -83,7 +87,8 @@ def _order(query: InventoryQuery, alias: str) -> str:
 def page_statement(
     user_id: UUID, limit: int, offset: int, query: InventoryQuery
 ) -> tuple[str, list[Any]]:
-    """The total and one page in one statement and one snapshot (as the plain page query).
+    """The total and one page in one statement and one snapshot (as the plain page query);
+    a filtered total counts the matches, an unfiltered one is the user's kept count.
 
     Run it as a statement prepared for this call, never one cached by the driver: after five
     runs Postgres may switch a cached statement to a generic plan, blind to the values, and for
@@ -91,9 +96,10 @@ def page_statement(
     of 3 ms on 250k items). A fresh statement is planned for its values, for one round trip."""
     clauses, values = _where(query)
     where = " AND ".join(["user_id = $1", *clauses])
+    counted = f"count(*) FROM user_inventory_items WHERE {where}" if clauses else USER_TOTAL
     sql = (  # composed of this module's constants only; every value is a bound parameter
-        f"SELECT p.*, c.total FROM (SELECT count(*) AS total FROM user_inventory_items "  # noqa: S608
-        f"WHERE {where}) AS c LEFT JOIN LATERAL (SELECT {COLUMNS} FROM user_inventory_items "
+        f"SELECT p.*, c.total FROM (SELECT {counted}) AS c (total) "  # noqa: S608
+        f"LEFT JOIN LATERAL (SELECT {COLUMNS} FROM user_inventory_items "
         f"WHERE {where} ORDER BY {_order(query, '')} LIMIT $2 OFFSET $3) AS p ON true "
         f"ORDER BY {_order(query, 'p.')}"
     )
