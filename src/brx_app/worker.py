@@ -21,8 +21,9 @@ from typing import Any
 from arq.connections import RedisSettings
 from arq.cron import cron
 from arq.worker import Function, Retry, Worker, func
+from redis.exceptions import RedisError
 
-from brx_adapters.queue.leases import lease, reap
+from brx_adapters.queue.leases import hold, lease, reap
 from brx_adapters.queue_keys import queue_key
 from brx_app.jobs import give_up_job, run_job
 from brx_domain.jobs import JobName, Priority, decode
@@ -36,6 +37,7 @@ from brx_domain.usecases.periodic import (
 
 log = logging.getLogger("brx.worker")
 
+REDIS_LOST = (RedisError, OSError, asyncio.TimeoutError)  # Redis went away (or never answered)
 PortsFactory = Callable[[], Awaitable[tuple[Ports, Callable[[], Awaitable[Any]]]]]
 
 
@@ -57,7 +59,7 @@ ARQ_MAX_TRIES = 1_000_000  # the retry rule's horizon ends a job, never arq's co
 LONG_JOBS = {JobName.BULK_SYNC, JobName.RECONCILE}
 LONG_TIMEOUT = 3 * 3600  # a 250k-product export under CardTrader's limits, with margin
 SHORT_TIMEOUT = 10 * 60  # one push or webhook, including the client's own retries
-REAP_SECONDS = {0, 10, 20, 30, 40, 50}  # a killed worker's job waits ~15 s at most
+REAP_SECONDS = {0, 10, 20, 30, 40, 50}  # a killed worker's job runs again in ~40 s: lease + reap
 PURGE_MINUTE = 17  # the hourly purge (old deliveries, expired idempotency keys): hh:17:17
 
 
@@ -174,10 +176,16 @@ class Lifecycle:
                 self.ports, self.close = await self.make_ports()
             ctx["ports"] = self.ports  # arq copies an empty ctx per worker: set it on each
             reconnected, self.lost_redis = self.lost_redis, False
-        await self.reap(ctx)
-        if reconnected:
-            sent = await requeue_pending(self.ports, older_than_seconds=0, skip=self.running)
-            log.info("Redis is back; %d pending operation(s) re-sent", sent)
+        try:
+            if reconnected:  # leases may have lapsed meanwhile: the jobs running here keep theirs
+                await hold(ctx["redis"], set(self.running), namespace=self.namespace)
+            await self.reap(ctx)
+            if reconnected:
+                sent = await requeue_pending(self.ports, older_than_seconds=0, skip=self.running)
+                log.info("Redis is back; %d pending operation(s) re-sent", sent)
+        except BaseException:
+            self.lost_redis = self.lost_redis or reconnected  # gone again: the next one re-sends
+            raise
 
     async def reap(self, ctx: dict[str, Any]) -> None:
         """Free the jobs a killed worker left marked in progress (see `leases`)."""
@@ -205,6 +213,22 @@ class Lifecycle:
         return len(queued)
 
 
+class QueueWorker(Worker):
+    """arq's worker, keeping its job slots through a Redis outage. arq 0.28's `start_jobs` takes
+    a slot (its semaphore and `job_counter`) before asking Redis whether a job may start, and a
+    Redis error there returns neither: each outage that struck during a poll would cost the
+    queue one slot for good (the bulk queue has two). An error out of `start_jobs` always comes
+    from that question, after the slot was taken and before a task holds it."""
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        try:
+            await super().start_jobs(job_ids)
+        except REDIS_LOST:
+            self.job_counter -= 1
+            self.sem.release()
+            raise
+
+
 def build_workers(
     lifecycle: Lifecycle,
     queues: Sequence[Priority],
@@ -216,7 +240,7 @@ def build_workers(
 ) -> list[Worker]:
     """One arq Worker per queue, sharing the ports (`Lifecycle`); the crons ride on the first.
     `retry` replaces every queue's rule (tests use short backoffs)."""
-    workers = []
+    workers: list[Worker] = []
     for index, queue in enumerate(queues):
         plan = PLANS[queue]
         rule = retry or plan.retry
@@ -234,7 +258,7 @@ def build_workers(
                               minute=PURGE_MINUTE, second=PURGE_MINUTE))  # fmt: skip
             if lifecycle.periodic_minutes > 0:
                 crons.append(cron(lifecycle.leased(lifecycle.periodic), name="brx_periodic_sync"))
-        worker = Worker(
+        worker = QueueWorker(
             functions,
             queue_name=queue_key(queue, lifecycle.namespace),
             cron_jobs=crons,

@@ -14,16 +14,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from arq.worker import Worker
-from redis.exceptions import RedisError
 
-from brx_app.worker import Lifecycle
+from brx_app.worker import REDIS_LOST, Lifecycle
 from brx_domain.retry import backoff
 
 log = logging.getLogger("brx.worker")
 
 SHUTDOWN_GRACE = 25.0  # under Kubernetes' default 30 s terminationGracePeriodSeconds
-RECONNECT_CAP = 10.0  # longest wait between attempts to reach a lost Redis
-_REDIS_LOST = (RedisError, OSError, asyncio.TimeoutError)
+RECONNECT_CAP = 2.0  # longest wait between attempts to reach a lost Redis (an attempt is cheap)
+LOG_EVERY = 30  # attempts between two warnings of one outage (a minute at the cap)
 
 
 async def serve(
@@ -70,14 +69,16 @@ async def _keep_running(worker: Worker, lifecycle: Lifecycle, stop: asyncio.Even
         try:
             await worker.main()
             return  # burst mode: the queue is empty
-        except _REDIS_LOST as exc:
+        except REDIS_LOST as exc:
             lost = 1 if time.monotonic() - started > RECONNECT_CAP else lost + 1
             delay = backoff(lost, base=0.5, cap=RECONNECT_CAP)
-            log.warning(
-                "Redis unreachable (%s); worker of %s reconnects in %.1f s",
-                type(exc).__name__, worker.queue_name, delay,
-                extra={"queue": worker.queue_name, "reconnect_in": round(delay, 1)},
-            )  # fmt: skip
+            if lost % LOG_EVERY == 1:
+                log.warning(
+                    "Redis unreachable (%s); worker of %s reconnects in %.1f s",
+                    type(exc).__name__, worker.queue_name, delay,
+                    extra={"queue": worker.queue_name, "reconnect_in": round(delay, 1),
+                           "attempts": lost},
+                )  # fmt: skip
             lifecycle.lost_redis = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)

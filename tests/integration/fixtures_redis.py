@@ -1,7 +1,8 @@
 """Redis fixtures: a URL on a test database number and a unique key prefix per test.
 
 Teardown deletes only the keys under that prefix (never FLUSHDB: others share the server).
-`own_redis` is a server of the test's own, for outages: only it is ever killed.
+`own_redis` is a server of the test's own (`tests.processes.RedisServer`), for outages: only it
+is ever killed.
 """
 
 from __future__ import annotations
@@ -9,16 +10,16 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 import redis.asyncio as aioredis
+
+from tests.processes import RedisServer
 
 _HOST = os.environ.get("BRX_TEST_REDIS_HOST", "127.0.0.1")
 _PORT = int(os.environ.get("BRX_TEST_REDIS_PORT", "6379"))
@@ -58,47 +59,13 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis[Any]]:
     await client.aclose()
 
 
-class OwnRedis:
-    """A `redis-server` of this test's own on a free port, with no persistence: `kill()` is
-    an outage that loses every key, `start()` brings an empty server back on the same port.
-    The shared server is never touched."""
-
-    def __init__(self, workdir: str) -> None:
-        self.workdir = workdir
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.workdir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
-                return
-            except redis.RedisError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
-
-
 @pytest.fixture
-def own_redis(tmp_path: Any) -> Iterator[OwnRedis]:
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own that keeps nothing: `kill()` is an outage that loses
+    every key, `start()` brings it back empty on the same port."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    server = OwnRedis(str(tmp_path))
+    server = RedisServer(tmp_path, persist=False)
     server.start()
     yield server
     server.kill()

@@ -4,19 +4,15 @@ process or as a `brx-sync worker` process that gets killed mid-sync."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
 from brx_domain.sync import OperationStatus, SyncStatus
 from brx_domain.usecases.sync import start_bulk_sync
 from tests.integration.fixtures_stack import Factory, Stack
+from tests.processes import Process, brx_sync, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -68,39 +64,27 @@ async def test_a_429_storm_during_the_sync_is_ridden_out(stack_factory: Factory)
     assert await stack.inventory() == stack.expected()
 
 
-def _worker(stack: Stack) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "brx_app.cli", "worker", "--queues", "bulk"],
-        env={**os.environ, **stack.env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-async def _wait_for(check: Callable[[], Awaitable[bool]], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not await check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
+def _worker(stack: Stack, logs: Path) -> Process:
+    worker = brx_sync("worker", ["worker", "--queues", "bulk"], {**os.environ, **stack.env}, logs)
+    return worker.start()
 
 
 async def test_a_worker_killed_mid_sync_and_restarted_ends_like_an_uninterrupted_run(
-    stack_factory: Factory,
+    stack_factory: Factory, tmp_path: Path
 ) -> None:
     stack = await stack_factory(20_000, chunk_size=100)
     operation = await start_bulk_sync(stack.ports, stack.user_id)
-    first = _worker(stack)
+    first = _worker(stack, tmp_path)
     try:
 
         async def some_chunks_written() -> bool:
             return (await stack.operation(operation.operation_id)).progress.processed_chunks >= 5
 
-        await _wait_for(some_chunks_written, 60)
-        first.send_signal(signal.SIGKILL)
+        await wait_for(some_chunks_written, 60, "5 chunks written")
     finally:
-        first.wait(10)
+        first.kill()
     interrupted = await stack.operation(operation.operation_id)
-    second = _worker(stack)
+    second = first.restarted()
     try:
 
         async def finished() -> bool:
@@ -108,10 +92,10 @@ async def test_a_worker_killed_mid_sync_and_restarted_ends_like_an_uninterrupted
                 OperationStatus.PENDING
             )
 
-        await _wait_for(finished, 90)
+        await wait_for(finished, 150, "the sync run again to its end")
     finally:
-        second.send_signal(signal.SIGTERM)
-        assert second.wait(40) == 0  # a graceful stop
+        code = second.stop(40)
+    assert code == 0, second.output()[-3000:]  # a graceful stop
 
     done = await stack.operation(operation.operation_id)
     assert interrupted.status is OperationStatus.PENDING

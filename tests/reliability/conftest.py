@@ -3,7 +3,8 @@ factory of stacks of their own (scenarios that kill or stop a part of it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def own_stack(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
+def own_stack(tmp_path: Path) -> Iterator[Callable[..., Awaitable[Stack]]]:
+    """`await own_stack(**options)`: a stack of the scenario's own (started in a thread: its
+    database set-up runs an event loop of its own), closed after the scenario."""
     made: list[Stack] = []
 
-    def make(**options: Any) -> Stack:
-        made.append(Stack(tmp_path, **options))
+    async def make(**options: Any) -> Stack:
+        made.append(await asyncio.to_thread(Stack, tmp_path, **options))
         return made[-1]
 
     yield make

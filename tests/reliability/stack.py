@@ -8,14 +8,9 @@ their own `httpx.AsyncClient` with `stack.client()`."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,116 +27,11 @@ from cardtrader_sandbox.server import BackgroundSandbox
 from tests.conftest import _free_port
 from tests.integration.fixtures_postgres import create_database, drop_database, server_url
 from tests.integration.fixtures_sandbox import SandboxHandle
+from tests.processes import RedisServer, brx_sync, wait_for
 
 API = "/api/v1/sync"
 PRIVATE_PEM, PUBLIC_PEM = generate_rsa_pem()
 TOKENS = [f"shop-{n}" for n in range(24)]  # one CardTrader account per scenario that needs one
-
-
-async def wait_for(check: Callable[[], Awaitable[bool]], seconds: float, what: str) -> float:
-    """Poll `check` until it is true; the seconds it took. Fails the test naming `what`."""
-    started = time.monotonic()
-    while not await check():
-        if time.monotonic() - started > seconds:
-            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - started
-
-
-class Process:
-    """One `brx-sync` command (or redis-server) with its output in a log file."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], logs: Path) -> None:
-        self.name, self.argv, self.env = name, argv, env
-        self.log_path = logs / f"{name}.log"
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Process:
-        log = self.log_path.open("ab")
-        self.popen = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.popen is not None
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def signal(self, number: int) -> None:
-        if self.alive():
-            assert self.popen is not None
-            self.popen.send_signal(number)
-
-    def wait(self, seconds: float) -> int | None:
-        assert self.popen is not None
-        try:
-            return self.popen.wait(seconds)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def stop(self, seconds: float = 20) -> int | None:
-        """SIGTERM, then SIGKILL if it does not leave in time; its exit status."""
-        if self.popen is None:
-            return None
-        self.signal(signal.SIGTERM)
-        code = self.wait(seconds)
-        if code is None:
-            self.signal(signal.SIGKILL)
-            code = self.wait(10)
-        return code
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-class RedisServer:
-    """A redis-server on a free port with an append-only file (as docs/running.md asks)."""
-
-    def __init__(self, logs: Path) -> None:
-        self.port = _free_port()
-        self.dir = logs / f"redis-{self.port}"
-        self.dir.mkdir()
-        argv = [
-            "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-            "--dir",
-            str(self.dir),
-        ]
-        self.process = Process(f"redis-{self.port}", argv, dict(os.environ), logs)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            done = subprocess.run(
-                ["redis-cli", "-p", str(self.port), "ping"],
-                capture_output=True,
-                check=False,
-            )
-            if done.stdout.strip() == b"PONG":
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"redis-server on {self.port} did not start")
-
-    def kill(self) -> None:
-        self.process.signal(signal.SIGKILL)
-        self.process.wait(10)
 
 
 @dataclass
@@ -185,14 +75,16 @@ class Answer:
 class Stack:
     logs: Path
     env_overrides: dict[str, str] = field(default_factory=dict)
-    products: int = 400
+    products: int = 400  # of each CardTrader account
+    tokens: list[str] = field(default_factory=lambda: list(TOKENS))
     answers: list[Answer] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.sandbox = SandboxHandle(
-            BackgroundSandbox(SandboxState(TOKENS, self.products, seed=11)).start(), TOKENS
+            BackgroundSandbox(SandboxState(self.tokens, self.products, seed=11)).start(),
+            self.tokens,
         )
-        self._free_tokens = list(TOKENS)
+        self._free_tokens = list(self.tokens)
         self.database = create_database("brx_rel")
         self.postgres_url = server_url(self.database)
         upgrade(self.postgres_url)
@@ -214,14 +106,9 @@ class Stack:
             "WORKER_METRICS_PORT": str(self.worker_metrics_port),
             **self.env_overrides,
         }
-        cli = [sys.executable, "-m", "brx_app.cli"]
-        self.api = Process(
-            f"api-{self.port}",
-            [*cli, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            self.env,
-            self.logs,
-        )
-        self.worker = Process(f"worker-{self.port}", [*cli, "worker"], self.env, self.logs)
+        serve = ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.api = brx_sync(f"api-{self.port}", serve, self.env, self.logs)
+        self.worker = brx_sync(f"worker-{self.port}", ["worker"], self.env, self.logs)
         self.api.start()
         self.worker.start()
         self.wait_ready()
@@ -239,7 +126,7 @@ class Stack:
         raise RuntimeError(f"the API did not become ready:\n{self.api.output()[-3000:]}")
 
     def restart_worker(self) -> None:
-        self.worker = Process(self.worker.name, self.worker.argv, self.env, self.logs).start()
+        self.worker = self.worker.restarted()
 
     def close(self) -> None:
         self.api.stop()
@@ -274,27 +161,51 @@ class Stack:
         product = self.sandbox.state.sellers[token].inventory.get(int(product_id))
         return None if product is None else product.quantity
 
-    async def new_shop(self, http: httpx.AsyncClient, token: str | None = None) -> Shop:
-        """A user connected to a CardTrader account and synced (its items are CardTrader's)."""
+    async def connect(self, http: httpx.AsyncClient, token: str | None = None) -> Shop:
+        """A user connected to a CardTrader account, not synced yet."""
         shop = Shop(str(uuid.uuid4()), token or self.take_token())
         setup = await http.post(
             f"{API}/setup-test-user",
             json={"user_id": shop.user_id, "cardtrader_token": shop.token},
         )
         assert setup.status_code == 200, setup.text
+        return shop
+
+    async def new_shop(self, http: httpx.AsyncClient, token: str | None = None) -> Shop:
+        """A user connected to a CardTrader account and synced (its items are CardTrader's)."""
+        shop = await self.connect(http, token)
         await self.sync(http, shop)
         return shop
 
     async def sync(self, http: httpx.AsyncClient, shop: Shop, seconds: float = 120) -> Any:
+        await self.start_sync(http, shop)
+        return await self.synced(http, shop, seconds)
+
+    async def start_sync(self, http: httpx.AsyncClient, shop: Shop) -> None:
         started = await http.post(f"{API}/start/{shop.user_id}", headers=shop.auth())
         assert started.status_code == 202, started.text
 
+    async def progress(self, http: httpx.AsyncClient, shop: Shop) -> dict[str, Any]:
+        """`GET /progress`: the user's latest bulk sync."""
+        answer = await http.get(f"{API}/progress/{shop.user_id}", headers=shop.auth())
+        assert answer.status_code == 200, answer.text
+        progress: dict[str, Any] = answer.json()
+        return progress
+
+    async def sync_status(self, http: httpx.AsyncClient, shop: Shop) -> str:
+        """`GET /status`: the user's `sync_status`."""
+        answer = await http.get(f"{API}/status/{shop.user_id}", headers=shop.auth())
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["sync_status"])
+
+    async def synced(self, http: httpx.AsyncClient, shop: Shop, seconds: float = 120) -> Any:
+        """Wait for the user's latest bulk sync to end; its progress (it must be completed)."""
+
         async def done() -> bool:
-            progress = await http.get(f"{API}/progress/{shop.user_id}", headers=shop.auth())
-            return progress.json().get("status") in ("completed", "failed")
+            return (await self.progress(http, shop)).get("status") in ("completed", "failed")
 
         await wait_for(done, seconds, "the bulk sync")
-        progress = (await http.get(f"{API}/progress/{shop.user_id}", headers=shop.auth())).json()
+        progress = await self.progress(http, shop)
         assert progress["status"] == "completed", progress
         return progress
 
@@ -317,11 +228,31 @@ class Stack:
 
     async def scalar(self, sql: str, *args: Any) -> Any:
         """One value read straight from the service's database (what was stored)."""
+        return (await self.rows(sql, *args))[0][0]
+
+    async def rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Rows read straight from the service's database, as tuples."""
         conn = await asyncpg.connect(self.postgres_url, timeout=10)
         try:
-            return await conn.fetchval(sql, *args)
+            return [tuple(row) for row in await conn.fetch(sql, *args)]
         finally:
             await conn.close()
+
+    async def stored(self, shop: Shop) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The user's items and their ledger as stored, by CardTrader product, in a stable
+        order: what two runs that must end alike are compared on."""
+        items = await self.rows(
+            "SELECT external_stock_id, blueprint_id, quantity, price_cents, properties::text, "
+            "description FROM user_inventory_items WHERE user_id = $1 ORDER BY 1, 2",
+            uuid.UUID(shop.user_id),
+        )
+        ledger = await self.rows(
+            "SELECT i.external_stock_id, l.reason, l.delta, l.quantity_after "
+            "FROM stock_ledger l JOIN user_inventory_items i ON i.id = l.item_id "
+            "WHERE l.user_id = $1 ORDER BY 1, l.id",
+            uuid.UUID(shop.user_id),
+        )
+        return items, ledger
 
     async def sell_on_cardtrader(
         self, shop: Shop, product_id: int, quantity: int = 1, send_webhook: bool = True

@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 
+from tests.processes import wait_for
 from tests.reliability.report import Finding
-from tests.reliability.stack import API, Stack, wait_for
+from tests.reliability.stack import API, Stack
 
 BUYS_PER_SHOP = 40  # purchases of 1 unit, each confirmed with CardTrader (a read, a decrement)
 RECONCILES_PER_SHOP = 40  # one-blueprint reconciliations: an export request each, by the worker

@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.processes import wait_for
 from tests.reliability.report import Finding
-from tests.reliability.stack import API, Shop, Stack, wait_for
+from tests.reliability.stack import API, Shop, Stack
 
 
 async def _item_at(stack: Stack, http: httpx.AsyncClient, shop: Shop, quantity: int) -> int:

@@ -10,8 +10,9 @@ import uuid
 from typing import Any
 
 from brx_domain.usecases.webhooks import sign
+from tests.processes import wait_for
 from tests.reliability.report import Finding
-from tests.reliability.stack import API, Shop, Stack, wait_for
+from tests.reliability.stack import API, Shop, Stack
 
 
 async def _stocked_item(stack: Stack, http: Any, shop: Shop, at_least: int = 3) -> dict[str, Any]:

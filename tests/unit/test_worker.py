@@ -7,11 +7,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from arq.connections import RedisSettings
 from arq.worker import Retry
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from brx_app.http.present import task_state
 from brx_app.jobs import JOBS, give_up_job, run_job
-from brx_app.worker import ARQ_MAX_TRIES, PLANS, job_function, parse_queues
+from brx_app.worker import (
+    ARQ_MAX_TRIES,
+    PLANS,
+    Lifecycle,
+    build_workers,
+    job_function,
+    parse_queues,
+)
 from brx_domain.errors import DependencyUnavailable, MarketplaceUnavailable, MarketplaceValidation
 from brx_domain.inventory import ItemPatch
 from brx_domain.jobs import JobName, Priority
@@ -284,3 +293,32 @@ async def test_webhook_deliveries_older_than_the_window_are_purged(world: World)
         kept = [await uow.webhooks.get(world.user_id, d) for d in ("old", "fresh")]
     assert purged == 1
     assert kept[0] is None and kept[1] is not None
+
+
+class _RedisGoneMidPoll:
+    """A pool whose pipeline fails as Redis does when it goes away during a poll."""
+
+    def pipeline(self, transaction: bool = True) -> Any:
+        return self
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def watch(self, *keys: str) -> None:
+        raise RedisConnectionError("Connection closed by server.")
+
+
+async def test_a_redis_error_while_starting_a_job_gives_the_job_slot_back() -> None:
+    lifecycle = Lifecycle(None, namespace="t:", periodic_minutes=0)  # type: ignore[arg-type]
+    bulk = build_workers(lifecycle, [Priority.BULK], redis_settings=RedisSettings())[0]
+    bulk._pool = _RedisGoneMidPoll()  # type: ignore[assignment]
+    free = bulk.sem._value
+
+    for _ in range(3):  # three outages that each struck during a poll
+        with pytest.raises(RedisConnectionError):
+            await bulk.start_jobs([b"a-queued-job"])
+
+    assert (bulk.job_counter, bulk.sem._value) == (0, free)

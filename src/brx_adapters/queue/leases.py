@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 from arq.constants import in_progress_key_prefix
@@ -41,14 +41,13 @@ async def lease(
     redis: Any, job_id: str, *, namespace: str = "", seconds: float = LEASE_SECONDS
 ) -> AsyncIterator[None]:
     """Hold the job's lease while the body runs (renewed every third of its life)."""
-    key = lease_key(job_id, namespace)
-    await redis.set(key, b"1", px=int(seconds * 1000))
+    await hold(redis, [job_id], namespace=namespace, seconds=seconds)
 
     async def renew() -> None:
         while True:
             await asyncio.sleep(seconds / 3)
             with contextlib.suppress(Exception):  # a missed renewal is retried next time
-                await redis.set(key, b"1", px=int(seconds * 1000))
+                await hold(redis, [job_id], namespace=namespace, seconds=seconds)
 
     renewer = asyncio.create_task(renew())
     try:
@@ -58,7 +57,16 @@ async def lease(
         with contextlib.suppress(asyncio.CancelledError):
             await renewer
         with contextlib.suppress(Exception):
-            await redis.delete(key)
+            await redis.delete(lease_key(job_id, namespace))
+
+
+async def hold(
+    redis: Any, job_ids: Collection[str], *, namespace: str = "", seconds: float = LEASE_SECONDS
+) -> None:
+    """Take (or renew) the leases of running jobs: when Redis comes back from an outage longer
+    than a lease, before the reaper looks, so it does not free a job that is still running."""
+    for job_id in job_ids:
+        await redis.set(lease_key(job_id, namespace), b"1", px=int(seconds * 1000))
 
 
 async def reap(
