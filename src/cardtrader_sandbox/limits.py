@@ -96,12 +96,7 @@ class RequestLog:
     def max_in_window(self, seconds: float, token: str | None = None, prefix: str = "") -> int:
         """Largest number of requests (any status) inside any `seconds`-long window."""
         times = [e.time for e in self.select(token) if e.path.startswith(prefix)]
-        best, start = 0, 0
-        for end, t in enumerate(times):
-            while t - times[start] >= seconds:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        return most_in_window(times, seconds)
 
     def summary(self, token: str | None = None) -> dict[str, object]:
         entries = self.select(token)
@@ -119,6 +114,16 @@ class RequestLog:
     @staticmethod
     def as_dicts(entries: list[LoggedRequest]) -> list[dict[str, object]]:
         return [asdict(e) for e in entries]
+
+
+def most_in_window(times: list[float], seconds: float) -> int:
+    """Largest number of the (ascending) `times` inside any `seconds`-long window."""
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= seconds:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
 
 
 def retry_after_value(mode: str, wait: float, now_epoch: float) -> str | None:
