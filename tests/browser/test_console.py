@@ -109,7 +109,8 @@ def test_a_failed_push_shows_in_what_went_wrong_and_its_retry_lands(
             page.wait_for_timeout(1000)
             page.click("#problems-refresh")
         assert failed.is_visible(), "the push did not end failed past the retry horizon"
-        assert "CardTrader" in failed.inner_text()  # the last error says what failed
+        assert "update on CardTrader" in failed.inner_text()  # what it was, in words
+        assert "answered 500" in failed.inner_text()  # the last error says what failed
         shot(page, "problems")
     finally:
         stack.sandbox("reset", {})  # CardTrader is back
@@ -196,6 +197,9 @@ def test_the_operator_screen_and_webhook_setup_in_italian(page: Any, stack: Stac
     page.locator("#health tbody tr").first.wait_for()
     page.locator("#logs tbody tr").first.wait_for()
     assert "Chiamate a CardTrader" in page.inner_text("#ratelimit")
+    assert "archivi in memoria" in page.inner_text("#health")  # the demo has no Postgres
+    page.click("#operator-refresh")
+    page.locator("#ratelimit", has_text="ogni 10 s, contro il limite").wait_for()  # the rate
     shot(page, "operator")
 
     page.click("nav button[data-tab=webhook]")

@@ -92,8 +92,16 @@
       order_sent: "Order {order} sold {qty} of product {product} on the sandbox; webhook answered HTTP {status}.",
       need_operator: "Recent logs need an operator token.",
       queue: "Queue depth", q_empty: "no jobs waiting",
-      rate: "CardTrader calls by this process: {total} in all, {recent} in the last {seconds} s (CardTrader allows 200 per 10 s per token); {waits} waits for the shared limiter.",
+      rate: "CardTrader calls by this process: {total} in all; over the last {seconds} s, {per10} per 10 s, against CardTrader's limit of 200 per 10 s per token (other processes using the token, such as the worker, count too); {waits} waits for the shared limiter so far.",
+      rate_first: "CardTrader calls by this process: {total} in all (CardTrader allows 200 per 10 s per token); {waits} waits for the shared limiter so far. Refresh to see the recent rate against that limit.",
       no_logs: "No matching records.",
+      no_dependencies: "This process depends on no database or cache: it runs on in-memory stores (the demo).",
+      a_few: "a few",
+      st_pending: "waiting", st_completed: "done", st_failed: "failed",
+      st_idle: "not synced yet", st_initial_sync: "first sync running", st_active: "in sync", st_error: "error",
+      st_healthy: "healthy", st_unhealthy: "not answering",
+      op_bulk_sync: "bulk sync", op_periodic_sync: "periodic sync", op_update: "update on CardTrader",
+      op_delete: "deletion on CardTrader", op_purchase: "sale pushed to CardTrader", op_webhook: "CardTrader webhook",
     },
     it: {
       title: "Console BRX Sync", language: "Lingua", sign_out: "Esci", sign_in: "Entra",
@@ -174,8 +182,16 @@
       order_sent: "L'ordine {order} ha venduto {qty} del prodotto {product} sul sandbox; il webhook ha risposto HTTP {status}.",
       need_operator: "I log recenti richiedono un token da operatore.",
       queue: "Code", q_empty: "nessun job in attesa",
-      rate: "Chiamate a CardTrader di questo processo: {total} in tutto, {recent} negli ultimi {seconds} s (CardTrader ne consente 200 ogni 10 s per token); {waits} attese sul limitatore condiviso.",
+      rate: "Chiamate a CardTrader di questo processo: {total} in tutto; negli ultimi {seconds} s, {per10} ogni 10 s, contro il limite di CardTrader di 200 ogni 10 s per token (contano anche gli altri processi che usano il token, come il worker); finora {waits} attese sul limitatore condiviso.",
+      rate_first: "Chiamate a CardTrader di questo processo: {total} in tutto (CardTrader ne consente 200 ogni 10 s per token); finora {waits} attese sul limitatore condiviso. Aggiorna per vedere il ritmo recente rispetto a quel limite.",
       no_logs: "Nessun record corrispondente.",
+      no_dependencies: "Questo processo non dipende da alcun database o cache: usa archivi in memoria (la demo).",
+      a_few: "alcuni",
+      st_pending: "in attesa", st_completed: "fatta", st_failed: "fallita",
+      st_idle: "non ancora sincronizzato", st_initial_sync: "prima sincronizzazione in corso", st_active: "sincronizzato", st_error: "errore",
+      st_healthy: "funziona", st_unhealthy: "non risponde",
+      op_bulk_sync: "sincronizzazione completa", op_periodic_sync: "sincronizzazione periodica", op_update: "aggiornamento su CardTrader",
+      op_delete: "eliminazione su CardTrader", op_purchase: "vendita inviata a CardTrader", op_webhook: "webhook di CardTrader",
     },
   };
 
@@ -186,6 +202,12 @@
     conditions: [], languages: [],
   };
   let lang = sessionStorage.getItem("brx.lang") || (navigator.language.startsWith("it") ? "it" : "en");
+
+  // A server enum in words ("failed" -> "fallita"); an unknown value is shown as it came.
+  function word(kind, value) {
+    const key = `${kind}_${value}`;
+    return (T[lang] && T[lang][key]) || T.en[key] ? t(key) : scalar(value);
+  }
 
   function t(key, vars = {}) {
     const text = (T[lang] && T[lang][key]) || T.en[key] || key;
@@ -264,7 +286,7 @@
       case 403: return t("err_403");
       case 404: return t("err_404", { message });
       case 400: case 409: case 413: case 422: return t("err_refused", { message });
-      case 429: return t("err_429", { seconds: err.retryAfter || "a few" });
+      case 429: return t("err_429", { seconds: err.retryAfter || t("a_few") });
       case 503: return t("err_503", { message });
       default: return t("err_other", { status: err.status, message });
     }
@@ -428,7 +450,7 @@
       facts($("sync-status"), [[t("status"), t("not_set_up")]]);
     } else {
       facts($("sync-status"), [
-        [t("status"), status.sync_status, `state-${status.sync_status}`],
+        [t("status"), word("st", status.sync_status), `state-${status.sync_status}`],
         [t("last_sync"), when(status.last_sync_at)],
         [t("last_error"), status.last_error || "—"],
       ]);
@@ -446,8 +468,8 @@
     const items = await operations({ limit: 50 });
     const headers = [[t("h_started")], [t("h_type")], [t("h_status")], [t("h_done")], [t("h_error")]];
     const rows = items.filter((op) => SYNC_TYPES.includes(op.operation_type)).map((op) => el("tr", {},
-      el("td", {}, when(op.created_at)), el("td", {}, op.operation_type),
-      el("td", { class: `state-${op.status}` }, op.status), el("td", {}, op.completed_at ? when(op.completed_at) : "—"),
+      el("td", {}, when(op.created_at)), el("td", {}, word("op", op.operation_type)),
+      el("td", { class: `state-${op.status}` }, word("st", op.status)), el("td", {}, op.completed_at ? when(op.completed_at) : "—"),
       el("td", {}, scalar(op.last_error) || "—")));
     table($("sync-history"), headers, rows, t("no_history"));
   }
@@ -607,7 +629,8 @@
     const n = Number($("buy-quantity").value);
     try {
       const answer = await api("POST", `purchase/${me()}/item/${state.item.id}`, { body: { purchaseQuantity: n } });
-      const ct = answer.cardtrader_confirmed ? t("ct_confirmed") : t("ct_purchase_queued", { task: answer.task_id || "" });
+      const ct = answer.cardtrader_confirmed ? t("ct_confirmed")
+        : answer.cardtrader_sync_queued ? t("ct_purchase_queued", { task: answer.task_id }) : t("ct_not_listed");
       notify("ok", t("sold", { n: answer.quantity_purchased, left: answer.remaining_quantity, ct }));
       state.item = { ...state.item, quantity: answer.remaining_quantity };
       renderItem();
@@ -645,8 +668,8 @@
     const failed = (await operations({ status: "failed", limit: 100 })).filter((op) => !op.retried_by);
     const pending = await operations({ status: "pending", limit: 100 });
     const rows = [...failed, ...pending].map((op) => el("tr", { data: { operation: op.operation_id, item: scalar(op.item_id) } },
-      el("td", {}, when(op.created_at)), el("td", {}, op.operation_type),
-      el("td", { class: `state-${op.status}` }, op.status), el("td", { class: "num" }, count(op.attempts)),
+      el("td", {}, when(op.created_at)), el("td", {}, word("op", op.operation_type)),
+      el("td", { class: `state-${op.status}` }, word("st", op.status)), el("td", { class: "num" }, count(op.attempts)),
       el("td", {}, scalar(op.last_error) || "—"),
       el("td", {}, el("div", {}, [op.item_id ? `#${op.item_id}` : "", op.blueprint_id ? ` bp ${op.blueprint_id}` : ""].join("")),
         op.retry_of ? el("div", { class: "sub" }, t("retry_of", { id: op.retry_of })) : null),
@@ -714,8 +737,8 @@
   async function loadOperator() {
     const health = await api("GET", "/health", { allow: [503] });
     const rows = Object.entries(health.dependencies || {}).map(([name, dep]) => el("tr", {},
-      el("td", {}, name), el("td", { class: `state-${dep.status}` }, dep.status), el("td", {}, dep.message)));
-    table($("health"), [[t("h_dependency")], [t("h_state")], [t("h_message")]], rows, "—");
+      el("td", {}, name), el("td", { class: `state-${dep.status}` }, word("st", dep.status)), el("td", {}, dep.message)));
+    table($("health"), [[t("h_dependency")], [t("h_state")], [t("h_message")]], rows, t("no_dependencies"));
     const depth = Object.entries(health.queue_depth || {});
     facts($("queue"), [[t("queue"), depth.length ? depth.map(([q, n]) => `${q}: ${count(n)}`).join(" · ") : t("q_empty")]]);
     await loadRate();
@@ -728,9 +751,12 @@
     const text = await response.text();
     const sample = { at: Date.now(), calls: metricSum(text, "brx_cardtrader_calls_total"), waits: metricSum(text, "brx_rate_limit_waits_total") };
     const before = state.metrics;
-    const seconds = before ? Math.max(1, Math.round((sample.at - before.at) / 1000)) : 0;
     state.metrics = sample;
-    $("ratelimit").textContent = t("rate", { total: count(sample.calls), recent: before ? count(sample.calls - before.calls) : "—", seconds: seconds || "—", waits: count(sample.waits) });
+    const totals = { total: count(sample.calls), waits: count(sample.waits) };
+    if (!before) { $("ratelimit").textContent = t("rate_first", totals); return; }
+    const seconds = Math.max(1, (sample.at - before.at) / 1000);
+    const per10 = count(Math.round(((sample.calls - before.calls) * 10) / seconds));
+    $("ratelimit").textContent = t("rate", { ...totals, seconds: count(Math.round(seconds)), per10 });
   }
 
   async function loadLogs() {
