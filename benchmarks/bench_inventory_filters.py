@@ -1,7 +1,9 @@
 """A filtered inventory page of a 250,000-item inventory, through the Postgres adapter, next to
-the plain (unfiltered) page measured in the same run (target: each filter's median within 3x
-of the plain page). Both carry the exact total, which is most of their cost: counting the
-matches of a broad filter (a fifth of the rows in one condition) reads those rows.
+a bare count of the user's rows measured in the same run (target: each filter's median within
+3x of it). A filtered page carries the exact count of its matches, which is most of its cost:
+counting the matches of a broad filter (a fifth of the rows in one condition) reads those rows.
+The unfiltered page reads the count the database keeps per user (migration 0005) and is listed
+for comparison; it was the reference before, when it counted the user's rows too.
 
 Measured after VACUUM ANALYZE, the state autovacuum leaves a loaded table in: without
 statistics the planner misjudges a rare name search (seen: 0.6 s instead of 3 ms).
@@ -64,7 +66,7 @@ def products(count: int, first_id: int, seed: int) -> list[RemoteProduct]:
 
 
 QUERIES = {
-    "plain page (ceiling)": InventoryQuery(),
+    "plain page (kept count)": InventoryQuery(),
     "q=bolt (substring, common)": InventoryQuery(q="bolt"),
     "q=cove 1234 (substring, rare)": InventoryQuery(q="cove 1234"),
     "q=shivan drag, sort=name": InventoryQuery(q="shivan drag", sort=InventorySort.NAME),
@@ -105,6 +107,22 @@ async def _median_ms(
     return statistics.median(times), total
 
 
+async def _count_ms(url: str, user: uuid.UUID) -> float:
+    """What an exact total of the user's rows costs on the bare driver."""
+    conn = await asyncpg.connect(url)
+    try:
+        times = []
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            await conn.fetchval(
+                "SELECT count(*) FROM user_inventory_items WHERE user_id = $1", user
+            )
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        await conn.close()
+    return statistics.median(times)
+
+
 async def main() -> None:
     name = f"brx_bench_filters_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(f"{SERVER}/postgres")
@@ -124,14 +142,18 @@ async def main() -> None:
         trigram = await conn.fetchval("SELECT count(*) FROM pg_extension WHERE extname='pg_trgm'")
         await conn.close()
         print(f"loaded {ROWS} named products in {load_s:.1f} s (pg_trgm: {bool(trigram)})")
-        ceiling, _ = await _median_ms(factory, user, InventoryQuery())
+        ceiling = await _count_ms(url, user)
+        print(f"{'count of the user rows (ceiling)':32s} {ceiling:7.1f} ms")
         worst = 0.0
         for label, query in QUERIES.items():
             ms, total = await _median_ms(factory, user, query)
             worst = max(worst, ms)
             print(f"{label:32s} {ms:7.1f} ms  x{ms / ceiling:5.1f}  total={total}")
         verdict = worst / ceiling <= TARGET_RATIO
-        print(f"worst {worst:.1f} ms, plain {ceiling:.1f} ms: {'OK' if verdict else 'OVER TARGET'}")
+        print(
+            f"worst {worst:.1f} ms, count {ceiling:.1f} ms: x{worst / ceiling:.1f} "
+            f"(target <= {TARGET_RATIO}) {'PASS' if verdict else 'BELOW'}"
+        )
     finally:
         await engine.dispose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
