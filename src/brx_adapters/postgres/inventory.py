@@ -42,8 +42,8 @@ _ADJUST = text(
 # The page and the total in one round trip and one snapshot. The total is the user's row of
 # `user_inventory_counts`, which the database keeps exact in every transaction that adds or
 # removes items (migration 0005): counting a million rows took seconds while they were being
-# loaded. The page is an index range. An empty page still brings the total (one row whose item
-# columns are NULL): no second query.
+# loaded. The page is a range of (user_id, id) (migration 0006), whatever the statistics say.
+# An empty page still brings the total (one row whose item columns are NULL): no second query.
 _PAGE = f"""
     SELECT p.id, p.user_id, p.blueprint_id, p.quantity, p.price_cents, p.properties,
            p.external_stock_id, p.description, p.user_data_field, p.graded, p.updated_at,
