@@ -55,6 +55,30 @@ def drop_database(name: str) -> None:
     asyncio.run(drop_database_async(name))
 
 
+_SERVICE_BACKENDS = (
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND application_name = 'brx-sync' AND pid <> pg_backend_pid()"
+)
+
+
+async def terminate_service_backends(url: str) -> int:
+    """Terminate the service's connections (application_name `brx-sync`) to the database of
+    `url` only, as a Postgres restart would; how many were signalled. Other databases, and
+    other sessions' services, are never touched."""
+    admin = await asyncpg.connect(url, timeout=10)
+    try:
+        return sum(1 for row in await admin.fetch(_SERVICE_BACKENDS) if row[0])
+    finally:
+        await admin.close()
+
+
+async def keep_terminating(url: str, every: float, killed: list[int]) -> None:
+    """`terminate_service_backends` every `every` seconds until cancelled; each count kept."""
+    while True:
+        killed.append(await terminate_service_backends(url))
+        await asyncio.sleep(every)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """postgresql://postgres@127.0.0.1:5432/brx_test_<random>, migrated to head."""

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
-import asyncpg
 import pytest
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
@@ -25,6 +24,7 @@ from brx_domain.errors import DependencyUnavailable
 from brx_domain.inventory import Properties
 from brx_domain.jobs import Priority
 from tests.contracts.fixtures import add_items, new_item
+from tests.integration.fixtures_postgres import terminate_service_backends
 from tests.integration.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -102,16 +102,7 @@ async def test_a_connection_killed_while_idle_is_replaced_without_an_error(
 
 async def _kill_pooled_backends(postgres_url: str) -> None:
     """Terminate this database's brx-sync backends, as a Postgres restart would."""
-    admin = await asyncpg.connect(postgres_url)
-    try:
-        killed = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND application_name = 'brx-sync'"
-            " AND pid <> pg_backend_pid()"
-        )
-    finally:
-        await admin.close()
-    assert killed >= 1
+    assert await terminate_service_backends(postgres_url) >= 1
     await asyncio.sleep(0.2)  # often the client has seen the closed sockets by now; not always
 
 

@@ -1,6 +1,7 @@
-"""Postgres connections killed under load (`pg_terminate_backend` on this test's own database
-only, every few hundred milliseconds): every request is answered 200 or 503 — never a 500 from
-a broken pooled connection reused — and the service is whole again once the killing stops."""
+"""Postgres connections killed under load (`pg_terminate_backend` on the service's connections
+to this test's own database only, every few hundred milliseconds): every request is answered
+200 or 503 — never a 500 from a broken pooled connection reused — and the service is whole
+again once the killing stops."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from dependency_injector import providers
 from falcon.testing import ASGIConductor
 
 from brx_adapters.memory import MemoryMarketplaceGateway
 from brx_app.http import create_app
+from tests.integration.fixtures_postgres import keep_terminating
 from tests.integration.test_http_api import CT_TOKEN, LiveApi, live_container
 
 pytestmark = pytest.mark.integration
@@ -38,21 +39,6 @@ async def live(postgres_url: str, redis_url: str, redis_prefix: str) -> AsyncIte
         await container.runtime().close()
 
 
-async def _terminate_forever(postgres_url: str, killed: list[int]) -> None:
-    """Kill every other connection to this test's database, again and again."""
-    admin = await asyncpg.connect(postgres_url)
-    try:
-        while True:
-            rows = await admin.fetch(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            killed.append(sum(1 for row in rows if row[0]))
-            await asyncio.sleep(KILL_EVERY)
-    finally:
-        await admin.close()
-
-
 async def test_killed_connections_give_503_or_a_retry_never_a_500(
     live: LiveApi, postgres_url: str
 ) -> None:
@@ -66,7 +52,7 @@ async def test_killed_connections_give_503_or_a_retry_never_a_500(
     page = f"/api/v1/sync/inventory/{user}?limit=50"
     status = f"/api/v1/sync/status/{user}"
     killed: list[int] = []
-    killer = asyncio.create_task(_terminate_forever(postgres_url, killed))
+    killer = asyncio.create_task(keep_terminating(postgres_url, KILL_EVERY, killed))
     answers: Counter[int] = Counter()
     try:
 

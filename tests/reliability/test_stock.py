@@ -17,9 +17,12 @@ from tests.reliability.report import Finding
 from tests.reliability.stack import API, Shop, Stack
 
 
-async def _item_at(stack: Stack, http: httpx.AsyncClient, shop: Shop, quantity: int) -> int:
-    """An item of the shop set to `quantity` here and on CardTrader (the edit pushed)."""
-    item = next(i for i in await stack.items(http, shop) if i["quantity"] > 0)
+async def _item_at(
+    stack: Stack, http: httpx.AsyncClient, shop: Shop, quantity: int, nth: int = 0
+) -> int:
+    """The shop's `nth` item in stock set to `quantity` here and on CardTrader (the edit
+    pushed)."""
+    item = [i for i in await stack.items(http, shop) if i["quantity"] > 0][nth]
     edit = await http.put(
         f"{API}/inventory/{shop.user_id}/item/{item['id']}",
         json={"quantity": quantity},

@@ -4,11 +4,14 @@ nothing sold and the stock corrected; CardTrader down follows the configured pol
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import cast
 
 import pytest
 
 from brx_domain.errors import (
+    DependencyUnavailable,
     InsufficientStock,
     MarketplaceOutcomeUnknown,
     MarketplaceUnavailable,
@@ -16,7 +19,8 @@ from brx_domain.errors import (
     NotListedOnCardTrader,
 )
 from brx_domain.inventory import InventoryItem, StockReason
-from brx_domain.sync import OperationStatus
+from brx_domain.ports import UnitOfWork, UnitOfWorkFactory
+from brx_domain.sync import OperationStatus, RemoteProduct
 from brx_domain.usecases.common import WhenCardTraderDown
 from brx_domain.usecases.purchases import purchase_item
 from brx_domain.usecases.stock_writes import Deadline
@@ -225,3 +229,65 @@ async def test_a_refusal_that_waiting_cannot_cure_sells_nothing_and_queues_nothi
     assert _remote(world, item) == 5 and world.queue.enqueued == []
     (operation,) = [o for o in world.store.operations.values() if o.metadata.get("error")]
     assert operation.status is OperationStatus.FAILED
+
+
+class _FailingUnit:
+    """A unit-of-work factory whose `fail_at`-th unit finds the database gone."""
+
+    def __init__(self, inner: UnitOfWorkFactory, fail_at: int) -> None:
+        self.inner, self.fail_at, self.opened = inner, fail_at, 0
+
+    def __call__(self) -> UnitOfWork:
+        self.opened += 1
+        if self.opened == self.fail_at:
+            return cast(UnitOfWork, _Gone())
+        return self.inner()
+
+    def prepare_import(self, products: Sequence[RemoteProduct]) -> Sequence[RemoteProduct]:
+        return self.inner.prepare_import(products)
+
+
+class _Gone:
+    async def __aenter__(self) -> None:
+        raise DependencyUnavailable("the database is unavailable")
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    "fail_at",
+    [2, 3, 4, 5, 6, 7],
+    ids=["begin", "token", "read-write", "record-sent", "record-confirmed", "finish"],
+)
+async def test_the_database_failing_after_the_take_still_sells_once_on_both_sides(
+    world: World, fail_at: int
+) -> None:
+    """Each unit of work after the one that took the stock (and queued the decrement in the
+    same commit), failing in turn: the sale was made, so the answer is a sale (never 503)
+    and the decrement reaches CardTrader exactly once, through the job when not inline."""
+    item = await _listed(world, 5)
+    failing = _FailingUnit(world.ports.uow, fail_at)
+    ports = replace(world.ports, uow=failing)
+
+    purchase = await purchase_item(ports, world.user_id, item.id, 2)
+    await world.run_jobs()
+
+    assert failing.opened >= fail_at  # the failure really was met
+    assert purchase.remaining == 3
+    assert (world.quantities(), _remote(world, item)) == ({item.external_stock_id: 3}, 3)
+    assert len(world.account.method_calls("increment_quantity")) == 1
+    assert world.operation(purchase.task_id).status is OperationStatus.COMPLETED
+
+
+async def test_a_note_the_database_cannot_take_does_not_undo_a_queued_sale(world: World) -> None:
+    item = await _listed(world, 5)
+    world.account.fail_next(MarketplaceUnavailable("503"), method="find_product")
+    # take, begin, token, read the recorded write; then note_retry finds the database gone
+    ports = replace(world.ports, uow=_FailingUnit(world.ports.uow, 5))
+
+    purchase = await purchase_item(ports, world.user_id, item.id, 2)
+    await world.run_jobs()
+
+    assert (purchase.confirmed, purchase.queued) == (False, True)
+    assert (world.quantities(), _remote(world, item)) == ({item.external_stock_id: 3}, 3)

@@ -1,13 +1,19 @@
 """A shop purchase: stock taken locally (atomic, never oversells), then confirmed with
-CardTrader within the request, and what happens when CardTrader says no or cannot say."""
+CardTrader within the request, and what happens when CardTrader says no or cannot say.
+
+Once the take committed the sale stands (its operation is the outbox row of the decrement):
+with the queue policy, a database that fails after that point only defers the decrement to
+the job, so the answer is still 200 and never a 503 for a sale that was made."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from uuid import UUID
 
 from brx_domain.errors import (
+    DependencyUnavailable,
     DomainError,
     InsufficientStock,
     MarketplaceUnavailable,
@@ -47,9 +53,11 @@ async def purchase_item(
     there: 409 and nothing sold. No answer in time (a transient error): the configured policy
     decides. Any other refusal (the shop disconnected meanwhile, say) sells nothing either."""
     operation, remaining = await _take(ports, user_id, item_id, quantity, request_id)
-    started = await begin(ports, operation.operation_id)
-    assert started is not None  # just created, nobody else runs it
+    started = operation  # until begin() records the attempt
     try:
+        begun = await begin(ports, operation.operation_id)
+        assert begun is not None  # just created, nobody else runs it
+        started = begun
         market = await marketplace_for(ports, started)
         deadline = Deadline(ports.settings.purchase_timeout_seconds)
         done = await decrement(ports, market, started, deadline, refuse_short=True)
@@ -65,12 +73,15 @@ async def purchase_item(
             await _give_back(ports, started, cardtrader_has=None, refused=exc)
             raise
         return await _unconfirmed(ports, started, remaining, exc)
-    await finish(
-        ports,
-        started,
-        OperationStatus.COMPLETED,
-        result={"cardtrader_quantity": done.product.quantity if done.product else 0},
-    )
+    try:
+        await finish(
+            ports,
+            started,
+            OperationStatus.COMPLETED,
+            result={"cardtrader_quantity": done.product.quantity if done.product else 0},
+        )
+    except DependencyUnavailable:  # sold on both sides: the job finds the write confirmed
+        await dispatch(ports, started)  # and completes the row
     return Purchase(item_id, quantity, remaining, operation.operation_id, True, False)
 
 
@@ -115,7 +126,8 @@ async def _unconfirmed(
     the job settles a lost write before sending anything), or refuse and give the stock back."""
     want = Decrement.of(operation)
     if ports.settings.purchase_when_down is WhenCardTraderDown.QUEUE:
-        await note_retry(ports, operation.operation_id, exc)
+        with contextlib.suppress(DependencyUnavailable):  # only a note: the row is the outbox
+            await note_retry(ports, operation.operation_id, exc)
         await dispatch(ports, operation)
         return Purchase(want.item_id, want.quantity, remaining, operation.operation_id, False, True)
     sent = await _may_have_been_sent(ports, operation)
