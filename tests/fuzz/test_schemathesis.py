@@ -1,8 +1,9 @@
 """Property-based fuzzing of the API from its own /openapi.json: whatever schemathesis sends,
 the answer is never a 5xx, always the documented status and shape.
 
-Runs over the in-memory wiring with a real RS256 token; half the generated cases are pointed at
-the token's own user so the fuzzer reaches the use cases instead of stopping at 403."""
+Runs over the in-memory wiring with a real RS256 token (tests/fuzz/cases.py: the checks, and
+half the cases aimed at the token's own user); the reliability suite runs the same over the
+deployed service."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis import checks
 
 from brx_app.commands.keys import generate_rsa_pem
 from brx_app.commands.token import mint_access_token
 from brx_app.http import create_app
+from tests.fuzz.cases import CHECKS, aim, bearer
 from tests.unit.http.conftest import CT_TOKEN, build_api
 
 PRIVATE, PUBLIC = generate_rsa_pem()
@@ -47,17 +48,8 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(
     path_regex=r"/dev/test-order/"
 )
 
-CHECKS = [
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_schema_conformance,
-]
-
 
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_makes_the_api_fail_or_break_its_contract(case: Any) -> None:
-    if "user_id" in (case.path_parameters or {}) and hash(repr(case.path_parameters)) % 2:
-        case.path_parameters["user_id"] = str(USER)
-    case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, checks=CHECKS)
+    aim(case, str(USER)).call_and_validate(headers=bearer(TOKEN), checks=CHECKS)

@@ -60,6 +60,9 @@ class Traffic:
     readiness: int | None = None  # what /health/ready first answered other than 200
     readiness_seen: float = 0.0
 
+    def __post_init__(self) -> None:
+        self.auth = self.shop.auth(minutes=30)
+
     async def _send(self, kind: str, method: str, path: str, **options: Any) -> None:
         record = Sent(kind, time.time())
         self.records.append(record)
@@ -70,9 +73,6 @@ class Traffic:
         except (httpx.HTTPError, ValueError) as exc:
             record.error = type(exc).__name__
         record.answered = time.time()
-
-    def __post_init__(self) -> None:
-        self.auth = self.shop.auth(minutes=30)
 
     async def pages(self) -> None:
         while not self.stop.is_set():
@@ -126,7 +126,7 @@ async def test_sigterm_under_load_answers_every_request_the_balancer_sent(
         f"each call in {CARDTRADER_LATENCY:g} s); a balancer polls /health/ready every "
         f"{PROBE_EVERY:g} s and stops sending {BALANCER_LAG:g} s after its first 503; SIGTERM "
         f"after {STEADY:g} s of traffic",
-        "readiness 503 within 1 s of SIGTERM; every request sent got its whole answer (no "
+        "readiness 503 before the drain is half over; every request sent got its whole answer (no "
         "reset, no 5xx), those in flight when the listener closed included; exit status 0 "
         "within drain + grace; connections refused afterwards",
     )
@@ -168,7 +168,8 @@ async def test_sigterm_under_load_answers_every_request_the_balancer_sent(
     )
     assert not failed, [(r.kind, r.status, r.error, r.sent - sigterm) for r in failed][:10]
     assert traffic.readiness == 503
-    assert traffic.readiness_seen - sigterm < 1 + PROBE_EVERY
+    # early enough that a balancer this slow has stopped sending before the listener closes
+    assert traffic.readiness_seen - sigterm < DRAIN - BALANCER_LAG
     assert sum(r.sent < sigterm and r.status == 200 for r in records) > LOOPS  # steady traffic
     assert sum(r.sent >= sigterm for r in records) > LOOPS  # and answered during the drain
     assert closed is not None and closed - sigterm >= DRAIN - 0.1  # the whole drain, listening
