@@ -10,7 +10,7 @@ import json
 import random
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -117,7 +117,7 @@ async def _refused(url: str) -> bool:
 
 
 async def test_sigterm_under_load_answers_every_request_the_balancer_sent(
-    own_stack: Callable[..., Stack], finding: Finding
+    own_stack: Callable[..., Awaitable[Stack]], finding: Finding
 ) -> None:
     finding.describe(
         "API SIGTERM under load",
@@ -130,9 +130,7 @@ async def test_sigterm_under_load_answers_every_request_the_balancer_sent(
         "reset, no 5xx), those in flight when the listener closed included; exit status 0 "
         "within drain + grace; connections refused afterwards",
     )
-    stack = await asyncio.to_thread(
-        own_stack, env_overrides={"PURCHASE_CARDTRADER_TIMEOUT_SECONDS": "20"}
-    )
+    stack = await own_stack(env_overrides={"PURCHASE_CARDTRADER_TIMEOUT_SECONDS": "20"})
     async with stack.client() as http:
         shop = await stack.new_shop(http)
         items = [i["id"] for i in await stack.items(http, shop) if i["quantity"] > 0]
