@@ -209,3 +209,27 @@ def test_the_operator_screen_and_webhook_setup_in_italian(page: Any, stack: Stac
     delivered = notice(page, "sul sandbox")
     assert "HTTP 200" in delivered.inner_text()
     shot(page, "webhook")
+
+
+def test_a_sync_that_would_delete_most_of_the_stock_stops_says_why_and_force_runs_it(
+    page: Any, stack: Stack
+) -> None:
+    """Last in this file: it leaves the seller with a quarter of the products."""
+    synced(page, stack)
+    before = stack.api("GET", f"inventory/{stack.user_id}", params={"limit": 1}).json()["total"]
+    stack.sandbox("mutate", {"delete": 300})  # CardTrader lists a quarter of the products
+
+    page.click("#start")
+
+    notice(page, "The sync failed")
+    guard = page.locator("#guard")
+    guard.wait_for()
+    found = re.search(rf"would delete (\d+) of {before} items", guard.inner_text())
+    assert found and int(found[1]) > before // 2 and "“force”" in guard.inner_text()
+    after = stack.api("GET", f"inventory/{stack.user_id}", params={"limit": 1}).json()["total"]
+    assert after == before  # nothing was deleted
+    page.check("#force")
+    page.click("#start")
+    notice(page, "Sync finished")
+    assert re.search(rf"deleted\s+{found[1]}\b", page.inner_text("#progress-counts"))
+    assert not page.is_visible("#guard")
