@@ -10,7 +10,8 @@
    one INSERT committed, one Redis write), both saturated by 50 connections in interleaved
    rounds. Target: ratio >= 0.7. Then an open-loop load at half of our own measured saturation
    rate: each request is sent at its scheduled time whatever the answers so far, and its latency
-   counts from that time (no coordinated omission). Target: acknowledgement p99 <= 10 ms.
+   counts from that time (no coordinated omission). Target: acknowledgement p99 <= 10 ms. The
+   bare receiver's p99 at the same rate is printed beside it: what the machine allows now.
 
 Each server runs in its own process; the load generator is raw asyncio sockets so it costs the
 servers as little CPU as possible. Knobs: BRX_BENCH_PG, BRX_BENCH_REDIS, BRX_BENCH_SECONDS (8),
@@ -597,6 +598,11 @@ async def webhooks(ports: dict[str, int], make: Callable[[], bytes]) -> None:
         f"  (info) server processing_time_ms p50 {percentile(server, 0.5):.1f},"
         f" p99 {percentile(server, 0.99):.1f}; sender late by p99"
         f" {percentile(lateness, 0.99) * 1000:.1f} ms"
+    )
+    bare = (await open_loop(ports["webhook"], [make() for _ in requests], rate))[0]
+    print(
+        f"  (info) the bare receiver at the same rate: p50 {percentile(bare, 0.5) * 1000:.1f} ms,"
+        f" p99 {percentile(bare, 0.99) * 1000:.1f} ms (what this machine allows now)"
     )
     one_at_a_time = (await load(ports["ours"], make, 2.0, 1))[1]
     print(f"  (info) one delivery at a time: p99 {percentile(one_at_a_time, 0.99) * 1000:.1f} ms")
