@@ -199,12 +199,12 @@ def public_routes(container: Any) -> list[Route]:
         Route(
             "/health/ready",
             health.Ready(runtime.checks, lambda: runtime.stopping),
-            {"GET": Op("Readiness: every dependency answers", r.ReadyOut, errors=(503,))},
+            {"GET": Op("Readiness: every dependency answers", r.ReadyOut, probe=True)},
         ),
         Route(
             "/health",
             health.Health(runtime.checks, runtime.details, ports.queue, config.environment.value),
-            {"GET": Op("Detailed health", r.HealthOut, errors=(503,))},
+            {"GET": Op("Detailed health", r.HealthOut, probe=True)},
         ),
         Route(
             "/metrics",

@@ -44,6 +44,7 @@ class Op:
     query: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     content_type: str = "application/json"
+    probe: bool = False  # a health probe: its 503 is the same model as its 200, not an error
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,11 @@ def _operation(
     elif op.content_type != "application/json":
         success["content"] = {op.content_type: {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(op.status): success}
+    if op.probe and op.response is not None:
+        responses["503"] = {
+            "description": "Not ready: a dependency is down, or the process is stopping",
+            "content": {op.content_type: {"schema": refs[(op.response, "serialization")]}},
+        }
     for code in _error_codes(route, method, op):
         responses[str(code)] = {
             "description": ERROR_TEXT.get(code, "Error"),

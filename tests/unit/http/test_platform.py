@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import jsonschema_rs
 from dependency_injector import providers
 from falcon.testing import ASGIConductor
 
@@ -170,3 +171,29 @@ async def test_metrics_label_requests_by_route_template_never_by_user(api: Api) 
     assert 'route="/api/v1/sync/inventory/{user_id}"' in result.text
     assert str(api.user_id) not in result.text
     assert "brx_queue_depth" in result.text
+
+
+async def test_a_probe_answering_503_is_the_body_the_document_describes(
+    rsa_keys: tuple[bytes, bytes],
+) -> None:
+    container, _ = build_api(*rsa_keys)
+
+    async def down() -> None:
+        raise OSError("refused")
+
+    container.runtime().checks["redis"] = down
+    app = create_app(container)
+    async with ASGIConductor(app) as conductor:
+        document = (await conductor.simulate_get("/openapi.json")).json
+        answers = {
+            path: await conductor.simulate_get(path) for path in ("/health/ready", "/health")
+        }
+        container.runtime().stop_accepting()
+        answers["stopping"] = await conductor.simulate_get("/health/ready")
+    documents = {"stopping": "/health/ready"}
+    for name, answer in answers.items():
+        documented = document["paths"][documents.get(name, name)]["get"]["responses"]["503"]
+        schema = documented["content"]["application/json"]["schema"]
+        validator = jsonschema_rs.validator_for({**schema, "components": document["components"]})
+        assert answer.status_code == 503
+        assert validator.is_valid(answer.json), (name, answer.json)
