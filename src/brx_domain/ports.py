@@ -99,14 +99,18 @@ class InventoryRepository(Protocol):
         """
         ...
 
-    async def absent_item_ids(
+    async def listed_page(
         self,
         user_id: UUID,
-        present_external_ids: Collection[str],
         *,
+        after: tuple[int, str] | None,
+        limit: int,
         blueprint_id: int | None = None,
-    ) -> builtins.list[int]:
-        """Items with a CardTrader id not in `present_external_ids` (optionally one blueprint)."""
+    ) -> builtins.list[tuple[int, str, int]]:
+        """The user's items that have a CardTrader id (optionally of one blueprint), as
+        (blueprint_id, external_stock_id, item id), in the order of that key: the first
+        `limit` after the key `after` (from the start when None). Paging on until a page is
+        short visits every such item once, each page a bounded range of the key's index."""
         ...
 
     async def remove_many(self, user_id: UUID, item_ids: Collection[int]) -> int: ...

@@ -89,6 +89,7 @@ class SyncProgress:
     deleted: int = 0
     failed: int = 0
     progress_percent: int = 0
+    checked: int = 0  # local items compared with the whole export for removal (the last phase)
 
     def merged(self, newer: SyncProgress) -> SyncProgress:
         values = {

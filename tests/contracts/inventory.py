@@ -165,23 +165,37 @@ async def test_adjust_by_external_id_clamps_at_zero_and_reports_the_applied_delt
     assert unknown is None
 
 
-async def test_absent_item_ids_lists_listed_items_cardtrader_no_longer_has(
-    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+async def test_listed_page_visits_each_listed_item_once_in_key_order_and_bounded_pages(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID, other_user: UUID
 ) -> None:
-    _kept, gone, other_bp, _local = await add_items(
+    items = [
+        new_item(fresh_user, blueprint_id=16 + n % 3, external_stock_id=f"{n}") for n in range(7)
+    ]
+    listed = await add_items(uow_factory, *items)
+    await add_items(
         uow_factory,
-        new_item(fresh_user, external_stock_id="1"),
-        new_item(fresh_user, external_stock_id="2"),
-        new_item(fresh_user, blueprint_id=99, external_stock_id="3"),
-        new_item(fresh_user, external_stock_id=None),
+        new_item(fresh_user, external_stock_id=None),  # unlisted: never paged
+        new_item(other_user, external_stock_id="1"),
     )
 
+    pages: list[list[tuple[int, str, int]]] = []
     async with uow_factory() as uow:
-        everywhere = await uow.items.absent_item_ids(fresh_user, {"1"})
-        one_blueprint = await uow.items.absent_item_ids(fresh_user, {"1"}, blueprint_id=16)
+        after: tuple[int, str] | None = None
+        while page := await uow.items.listed_page(fresh_user, after=after, limit=3):
+            pages.append(page)
+            after = page[-1][:2]
+        one_blueprint = await uow.items.listed_page(
+            fresh_user, after=None, limit=10, blueprint_id=17
+        )
 
-    assert sorted(everywhere) == sorted([gone.id, other_bp.id])
-    assert one_blueprint == [gone.id]
+    keys = [key for page in pages for key in page]
+    assert [len(page) for page in pages] == [3, 3, 1]
+    assert keys == sorted(keys)  # each page starts after the previous one's last key
+    assert sorted(key[2] for key in keys) == sorted(item.id for item in listed)
+    assert {(b, e, i) for b, e, i in keys} == {
+        (item.blueprint_id, item.external_stock_id, item.id) for item in listed
+    }
+    assert [key[1] for key in one_blueprint] == sorted(str(n) for n in range(7) if 16 + n % 3 == 17)
 
 
 async def test_remove_many_removes_only_the_users_own_items(

@@ -3,15 +3,19 @@ for every quantity change, dry runs that write nothing, and set-based removal.""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from brx_adapters.postgres import PostgresUnitOfWorkFactory, create_engine
+from brx_adapters.postgres import PostgresUnitOfWorkFactory, bulk, create_engine
 from brx_domain.inventory import Properties
 from brx_domain.sync import RemoteProduct, UpsertCounts
 
@@ -182,35 +186,61 @@ async def test_two_chunks_in_one_unit_of_work_are_both_imported(
         assert await uow.items.count(user_id) == 8
 
 
-async def test_vanished_products_are_found_and_removed_in_one_statement(
+async def test_listed_items_are_paged_by_the_unique_key_and_removed_in_one_statement(
     uow_factory: PostgresUnitOfWorkFactory,
 ) -> None:
     user_id = uuid.uuid4()
     chunk = products(10)
     await upsert(uow_factory, user_id, chunk)
-    present = {p.external_stock_id for p in chunk[3:]}
+    await upsert(uow_factory, uuid.uuid4(), chunk)  # another shop with the same products
 
     async with uow_factory() as uow:
-        absent = await uow.items.absent_item_ids(user_id, present)
-        removed = await uow.items.remove_many(user_id, absent)
+        first = await uow.items.listed_page(user_id, after=None, limit=4)
+        rest = await uow.items.listed_page(user_id, after=first[-1][:2], limit=10)
+        one_blueprint = await uow.items.listed_page(
+            user_id, after=None, limit=10, blueprint_id=1003
+        )
+        removed = await uow.items.remove_many(user_id, [key[2] for key in first[:3]])
         await uow.commit()
 
-    assert removed == len(absent) == 3
+    assert len(first) == 4 and len(rest) == 6
+    assert {key[1] for key in first + rest} == {p.external_stock_id for p in chunk}
+    assert first + rest == sorted(first + rest)
+    assert [key[1] for key in one_blueprint] == [chunk[3].external_stock_id]  # 1000 + n % 7
+    assert removed == 3
     async with uow_factory() as uow:
         assert await uow.items.count(user_id) == 7
-        assert await uow.items.get_by_external_id(user_id, chunk[0].external_stock_id) is None
+        assert await uow.items.get_by_external_id(user_id, first[0][1]) is None
 
 
-async def test_absent_items_can_be_limited_to_one_blueprint(
-    uow_factory: PostgresUnitOfWorkFactory,
+async def test_a_listed_page_reads_one_range_of_the_unique_index_never_the_whole_inventory(
+    uow_factory: PostgresUnitOfWorkFactory, postgres_url: str
 ) -> None:
+    """The removal phase pages a million-item inventory: each page must be an index range
+    bounded by its LIMIT (no sort of the user's rows, no scan of them)."""
     user_id = uuid.uuid4()
-    await upsert(uow_factory, user_id, products(14))
-
-    async with uow_factory() as uow:
-        absent = await uow.items.absent_item_ids(user_id, set(), blueprint_id=1003)
-
-    assert len(absent) == 2
+    await upsert(uow_factory, user_id, products(50))
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("ANALYZE user_inventory_items")
+        await conn.execute("SET enable_seqscan = off")  # a tiny table: seq scans win otherwise
+        plan = await conn.fetchval(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + bulk._LISTED_AFTER.text.replace(":user_id", "$1")
+            .replace(":low", "$2").replace(":high", "$3").replace(":after_blueprint", "$4")
+            .replace(":after_id", "$5").replace(":limit", "$6"),
+            user_id, -(2**31), 2**31 - 1, 1002, "3", 5,
+        )  # fmt: skip
+    finally:
+        await conn.close()
+    limit = json.loads(plan)[0]["Plan"]
+    scan = limit["Plans"][0]
+    assert (limit["Node Type"], scan["Node Type"]) == ("Limit", "Index Scan")
+    assert scan["Index Name"] in (
+        "user_inventory_items_user_id_blueprint_id_external_stock_id_key",
+        "idx_inventory_user_blueprint_external",  # the same key, indexed twice
+    )
+    assert "ROW(blueprint_id" in scan["Index Cond"]  # the page starts inside the index
+    assert scan["Actual Rows"] == 5  # and stops at the LIMIT: no sort, nothing read beyond
 
 
 async def test_listing_pages_in_id_order_with_the_full_count(
@@ -247,3 +277,34 @@ async def test_a_rolled_back_chunk_leaves_nothing_behind_for_the_next_one(
         await engine.dispose()
     assert counts == UpsertCounts(created=2, updated=0, unchanged=0)
     assert stored == 2
+
+
+async def test_holds_are_evaluated_only_over_the_rows_a_chunk_locked(
+    uow_factory: PostgresUnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    """A first load's chunks lock nothing (every product is new), so they skip the holds
+    statement; a re-sync chunk with a change evaluates it (and leaves held rows alone)."""
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    user_id = uuid.uuid4()
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        async with uow_factory() as uow:
+            first = await uow.items.upsert_products(
+                user_id, products(6), operation_id="op-1", now=NOW, hold_since=NOW
+            )
+            await uow.commit()
+        holds_on_first_load = sum("WITH pushes" in s for s in statements)
+        async with uow_factory() as uow:
+            again = await uow.items.upsert_products(
+                user_id, products(6, quantity=5), operation_id="op-2", now=NOW, hold_since=NOW
+            )
+            await uow.commit()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+
+    assert (first.created, holds_on_first_load) == (6, 0)
+    assert (again.updated, sum("WITH pushes" in s for s in statements)) == (6, 1)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
+from brx_adapters.memory.records import MemoryOperationRepository
 from brx_app.http.present import task_state
 from brx_domain.errors import MarketplaceUnauthorized, NotFound, SyncInProgress
-from brx_domain.sync import OperationStatus, RemoteProduct, SyncStatus
+from brx_domain.sync import (
+    OperationStatus,
+    RemoteProduct,
+    SyncOperation,
+    SyncProgress,
+    SyncStatus,
+)
 from brx_domain.usecases.sync import (
     fail_bulk_sync,
     get_status,
@@ -132,3 +141,41 @@ async def test_a_task_of_another_user_is_not_found(world: World) -> None:
     with pytest.raises(NotFound):
         await get_task(stranger.ports, stranger.user_id, operation.operation_id)
     assert (await get_task(world.ports, world.user_id, operation.operation_id)) is not None
+
+
+async def test_no_phase_goes_more_than_a_chunk_of_work_without_moving_the_saved_progress(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Import, the search for vanished items and their removal each save progress after at
+    most a chunk (7 here) of products or items: a million-item sync never goes quiet."""
+    vanished = [RemoteProduct(100 + n, n % 3 + 1, 1, 1) for n in range(10)]
+    await world.seed(*world.account.products.values(), *vanished)
+    saved: list[SyncProgress] = []
+    save = MemoryOperationRepository.save
+
+    async def recording(self: MemoryOperationRepository, operation: SyncOperation) -> None:
+        if operation.status is OperationStatus.PENDING:  # the sync's own saves, not its end
+            saved.append(operation.progress)
+        await save(self, operation)
+
+    monkeypatch.setattr(MemoryOperationRepository, "save", recording)
+
+    await start_bulk_sync(world.ports, world.user_id)
+    await world.run_jobs()
+
+    def work(p: SyncProgress) -> int:
+        return p.processed + p.checked + p.deleted
+
+    steps = [(work(b) - work(a), a != b) for a, b in itertools.pairwise(saved)]
+    assert all(done <= 7 and moved for done, moved in steps), str(steps)
+    final = saved[-1]
+    assert (final.processed, final.checked, final.deleted, len(world.items())) == (20, 30, 10, 20)
+    assert sum(1 for a, b in itertools.pairwise(saved) if b.checked > a.checked) == 5  # 30 / 7
+
+
+async def test_a_first_load_compares_nothing_for_removal(world: World) -> None:
+    await start_bulk_sync(world.ports, world.user_id)
+    await world.run_jobs()
+
+    progress = (await latest_bulk_sync(world.ports, world.user_id)).progress
+    assert (progress.created, progress.checked, progress.deleted) == (20, 0, 0)

@@ -247,22 +247,22 @@ class MemoryInventoryRepository:
             user_id, item.id, delta, StockReason.SYNC, operation_id, now, item.quantity
         )
 
-    async def absent_item_ids(
+    async def listed_page(
         self,
         user_id: UUID,
-        present_external_ids: Collection[str],
         *,
+        after: tuple[int, str] | None,
+        limit: int,
         blueprint_id: int | None = None,
-    ) -> builtins.list[int]:
-        present = set(present_external_ids)
-        return [
-            item.id
+    ) -> builtins.list[tuple[int, str, int]]:
+        keys = sorted(
+            (item.blueprint_id, item.external_stock_id, item.id)
             for item in self._items().values()
             if item.user_id == user_id
             and item.external_stock_id is not None
-            and item.external_stock_id not in present
             and (blueprint_id is None or item.blueprint_id == blueprint_id)
-        ]
+        )
+        return [key for key in keys if after is None or key[:2] > after][:limit]
 
     async def remove_many(self, user_id: UUID, item_ids: Collection[int]) -> int:
         removed = 0

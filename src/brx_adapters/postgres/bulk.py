@@ -18,7 +18,7 @@ that change made it. Matching rows are never locked, so a re-sync with 10% chang
 from __future__ import annotations
 
 import weakref
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -140,10 +140,14 @@ _LOCK_EXISTING = text(
 
 # `brx_domain.holds`, set-based: the chunk's existing items whose quantity must stay local get
 # their local quantity written into the stage, so the upsert leaves it (and writes no `sync`
-# entry). Runs after `_LOCK_EXISTING`: a purchase, edit or order applied from here on waits for
-# this transaction and comes after it. Per chunk: one index probe per staged row (as the
-# upsert), one per existing item into its ledger, and one pass over the user's open or recent
-# operations and stored-but-unapplied order webhooks (both few).
+# entry). Runs after `_LOCK_EXISTING` and only over the rows it locked (`:locked`; NULL in a dry
+# run, which locks nothing: every existing row): a purchase, edit or order applied from here on
+# waits for this transaction and comes after it, and a row not locked is never rewritten, so
+# holding it would change nothing. A quantity that differs is a change, so when nothing was
+# locked nothing can be held and the statement is skipped (a first load: every chunk). Per
+# chunk otherwise: one index probe per staged row (as the upsert), one per locked item into its
+# ledger, and one pass over the user's open or recent operations and stored-but-unapplied order
+# webhooks (both few).
 _JOB_ARGS = "o.operation_metadata -> 'job' -> 'args'"
 _HOLD = text(
     f"""
@@ -174,7 +178,8 @@ _HOLD = text(
     held AS (
         SELECT s.ctid AS row, i.quantity
         FROM {STAGE} s {_EXISTING}
-        WHERE i.id IS NOT NULL AND s.quantity IS DISTINCT FROM i.quantity AND (
+        WHERE i.id IS NOT NULL AND s.quantity IS DISTINCT FROM i.quantity
+          AND (CAST(:locked AS BIGINT[]) IS NULL OR i.id = ANY(CAST(:locked AS BIGINT[]))) AND (
             EXISTS (SELECT 1 FROM stock_ledger l
                     WHERE l.user_id = :user_id AND l.item_id = i.id
                       AND l.created_at >= :since AND l.reason <> 'sync')
@@ -264,12 +269,12 @@ async def upsert_products(
         return UpsertCounts()
     records = products.records if isinstance(products, StagedProducts) else stage_records(products)
     await copy_to_stage(conn, records)
-    locked: list[int] = []
+    locked: list[int] | None = None
     if not dry_run:
         locked = [row[0] for row in await conn.execute(_LOCK_EXISTING, {"user_id": user_id})]
     held = 0
-    if hold_since is not None:
-        hold = {"user_id": user_id, "since": hold_since}
+    if hold_since is not None and locked != []:
+        hold = {"user_id": user_id, "since": hold_since, "locked": locked}
         held = (await conn.execute(_HOLD, hold)).rowcount
     if dry_run:
         result = await conn.execute(_DRY_RUN, {"user_id": user_id})
@@ -281,23 +286,36 @@ async def upsert_products(
     return UpsertCounts(created, updated, len(records) - created - updated, held)
 
 
-async def absent_item_ids(
+# Keyset pages over the unique (user_id, blueprint_id, external_stock_id) index: each page is one
+# bounded range of it, whatever the inventory's size and whoever else's rows the table holds.
+# (NULL CardTrader ids sort last in the index and never compare: unlisted items are not paged.)
+_LISTED = (
+    "SELECT blueprint_id, external_stock_id, id FROM user_inventory_items "
+    "WHERE user_id = :user_id AND blueprint_id BETWEEN :low AND :high "
+    "AND external_stock_id IS NOT NULL{after} "
+    "ORDER BY blueprint_id, external_stock_id LIMIT :limit"
+)
+_LISTED_FIRST = text(_LISTED.format(after=""))
+_LISTED_AFTER = text(
+    _LISTED.format(after=" AND (blueprint_id, external_stock_id) > (:after_blueprint, :after_id)")
+)
+_INT4 = (-(2**31), 2**31 - 1)
+
+
+async def listed_page(
     conn: AsyncConnection,
     user_id: UUID,
-    present_external_ids: Collection[str],
     *,
+    after: tuple[int, str] | None,
+    limit: int,
     blueprint_id: int | None = None,
-) -> list[int]:
-    """Anti-join against the ids bound as one array (a hash join, not a scan per id)."""
-    query = (
-        "SELECT i.id FROM user_inventory_items i "
-        "WHERE i.user_id = :user_id AND i.external_stock_id IS NOT NULL "
-        "AND (CAST(:blueprint_id AS INTEGER) IS NULL OR i.blueprint_id = :blueprint_id) "
-        "AND NOT EXISTS (SELECT 1 FROM unnest(CAST(:present AS TEXT[])) AS p(ext) "
-        "WHERE p.ext = i.external_stock_id) ORDER BY i.id"
-    )
-    result = await conn.execute(
-        text(query),
-        {"user_id": user_id, "blueprint_id": blueprint_id, "present": list(present_external_ids)},
-    )
-    return [int(row[0]) for row in result]
+) -> list[tuple[int, str, int]]:
+    """`InventoryRepository.listed_page`: the next `limit` keys after `after`."""
+    low, high = _INT4 if blueprint_id is None else (blueprint_id, blueprint_id)
+    params: dict[str, Any] = {"user_id": user_id, "low": low, "high": high, "limit": limit}
+    if after is None:
+        result = await conn.execute(_LISTED_FIRST, params)
+    else:
+        params.update(after_blueprint=after[0], after_id=after[1])
+        result = await conn.execute(_LISTED_AFTER, params)
+    return [(int(b), str(e), int(i)) for b, e, i in result]

@@ -162,15 +162,16 @@ class PostgresInventoryRepository:
             hold_since=hold_since,
         )  # fmt: skip
 
-    async def absent_item_ids(
+    async def listed_page(
         self,
         user_id: UUID,
-        present_external_ids: Collection[str],
         *,
+        after: tuple[int, str] | None,
+        limit: int,
         blueprint_id: int | None = None,
-    ) -> builtins.list[int]:
-        return await bulk.absent_item_ids(
-            self._conn, user_id, present_external_ids, blueprint_id=blueprint_id
+    ) -> builtins.list[tuple[int, str, int]]:
+        return await bulk.listed_page(
+            self._conn, user_id, after=after, limit=limit, blueprint_id=blueprint_id
         )
 
     async def remove_many(self, user_id: UUID, item_ids: Collection[int]) -> int:

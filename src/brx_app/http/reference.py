@@ -102,6 +102,7 @@ DOCS: dict[tuple[str, str], Doc] = {
             "unchanged": 0,
             "deleted": 0,
             "failed": 0,
+            "checked": 0,
         },
     ),
     ("GET", f"{P}/task/{{task_id}}"): Doc(

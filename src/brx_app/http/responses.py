@@ -95,6 +95,10 @@ class ProgressOut(BaseModel):
     unchanged: int
     deleted: int
     failed: int
+    checked: int = Field(
+        description="Local items compared with the whole export for removal (the last phase, "
+        "after every chunk is in): moves while the vanished ones are looked for."
+    )
 
 
 class TaskOut(BaseModel):

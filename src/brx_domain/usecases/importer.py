@@ -6,13 +6,19 @@ Reading the export (CPU in this process) and writing a chunk (the database's wor
 one chunk is written while the next is parsed, looked up in the catalogue and encoded for the
 store (`UnitOfWorkFactory.prepare_import`), so on a small machine both cores work. At most
 two chunks are held at once, whatever the export's size.
+
+No phase does more than a chunk's worth of work between two progress saves, so progress keeps
+moving however large the inventory: each chunk written (`processed`), each page of the user's
+items compared with the export for removal (`checked`), each chunk of them removed
+(`deleted`). Nothing is ever one statement over the whole inventory but the guard's count
+(only when something is to be removed) and the statistics refresh (a fixed-size sample).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from brx_domain.errors import SyncInProgress
@@ -66,6 +72,7 @@ class Importer:
 
     async def run(self) -> SyncProgress:
         size = self.ports.settings.chunk_size
+        had_listed = bool(await self._listed_page(None, 1))
         writing: asyncio.Task[None] | None = None
         chunk: list[RemoteProduct] = []
         try:
@@ -82,7 +89,7 @@ class Importer:
                 await asyncio.gather(writing, return_exceptions=True)
         if chunk or self.progress.processed_chunks == 0:
             await self._write(*await self._prepare(chunk))
-        deleted = await self._remove_vanished()
+        deleted = await self._remove_vanished() if had_listed else 0  # else none can vanish
         self.progress = self.progress.finished(deleted=deleted, chunk_size=size)
         await self._refresh_statistics()
         await self._save_progress()
@@ -137,19 +144,50 @@ class Importer:
         return counts
 
     async def _remove_vanished(self) -> int:
-        user_id = self.operation.user_id
-        async with self.ports.uow() as uow:
-            absent = await uow.items.absent_item_ids(
-                user_id, self.seen, blueprint_id=self.options.blueprint_id
-            )
-            total = await uow.items.count(user_id)
+        """Items with a CardTrader id the export no longer lists, removed (behind the deletion
+        guard, all of them checked first) a chunk at a time with a progress save after each."""
+        user_id, size = self.operation.user_id, self.ports.settings.chunk_size
+        absent = await self._find_vanished()
+        if absent:
+            async with self.ports.uow() as uow:
+                total = await uow.items.count(user_id)
             check_deletion_guard(
                 len(absent), total, self.ports.settings.max_delete_share, force=self.options.force
             )
-            if absent and not self.options.dry_run:
-                await uow.items.remove_many(user_id, absent)
+        if self.options.dry_run:
+            return len(absent)
+        for start in range(0, len(absent), size):
+            batch = absent[start : start + size]
+            async with self.ports.uow() as uow:
+                await uow.items.remove_many(user_id, batch)
                 await uow.commit()
+            self.progress = replace(self.progress, deleted=self.progress.deleted + len(batch))
+            await self._save_progress()
         return len(absent)
+
+    async def _find_vanished(self) -> list[int]:
+        """Page through the user's listed items (a chunk's worth a page, in key order),
+        comparing each with the ids the export holds, and save progress after every page."""
+        size = self.ports.settings.chunk_size
+        absent: list[int] = []
+        after: tuple[int, str] | None = None
+        while page := await self._listed_page(after, size):
+            absent += [item_id for _, external_id, item_id in page if external_id not in self.seen]
+            self.progress = replace(self.progress, checked=self.progress.checked + len(page))
+            await self._save_progress()
+            if len(page) < size:
+                break
+            after = page[-1][:2]
+        return absent
+
+    async def _listed_page(
+        self, after: tuple[int, str] | None, limit: int
+    ) -> list[tuple[int, str, int]]:
+        async with self.ports.uow() as uow:
+            return await uow.items.listed_page(
+                self.operation.user_id, after=after, limit=limit,
+                blueprint_id=self.options.blueprint_id,
+            )  # fmt: skip
 
     async def _refresh_statistics(self) -> None:
         """Once more than a chunk's worth of rows changed: the inventory's pages are planned
