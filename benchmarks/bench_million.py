@@ -4,7 +4,8 @@
 
 Issue 13's targets, each printed with PASS/BELOW:
 - the worker's peak RSS <= 512 MB for both syncs (the sync runs in its own process);
-- time growing linearly: seconds for 1M / seconds for 250k (same run, same code) <= 4.4;
+- time growing linearly: seconds for 1M / seconds for 250k (same run, same code, the API's
+  pages hit alike during both) <= 4.4;
 - progress moving at least every 2 s: the longest gap between two changes of the operation's
   stored progress while it runs (polled every 0.1 s), counted from the moment the operation
   exists (the download, before the first chunk, included) and, separately, from the first
@@ -160,6 +161,7 @@ async def one_size(products: int, serve: bool) -> dict[str, Any]:
         print("  first load:", flush=True)
         first, first_watch = await watched_sync(config, http, pages)
         sync.change_tenth(base, products)
+        sync.export_bytes(base)  # the sandbox re-serialises its export here, not during the sync
         print("  re-sync, 10% changed:", flush=True)
         again, again_watch = await watched_sync(config, http, pages)
         after = Watch()
@@ -202,7 +204,7 @@ async def start_api(config: dict[str, Any]) -> tuple[Any, httpx.AsyncClient]:
 
 async def main() -> None:
     started = time.perf_counter()
-    small = await one_size(BASE, serve=False)
+    small = await one_size(BASE, serve=True)  # the same page load as the million: like for like
     large = await one_size(MILLION, serve=True)
     print(f"{MILLION} vs {BASE} products ({time.perf_counter() - started:.0f} s in all):")
     for label in ("first", "again"):
