@@ -48,6 +48,16 @@ def _history(world: World, item: InventoryItem) -> list[tuple[StockReason, int]]
     return [(e.reason, e.delta) for e in world.store.ledger_of(world.user_id, item.id)]
 
 
+def _assert_nothing_sold(world: World, item: InventoryItem, quantity: int) -> None:
+    """The stock is back here and untouched on CardTrader, nothing is queued, and the purchase's
+    operation ended failed."""
+    assert world.quantities() == {item.external_stock_id: quantity}
+    assert sum(delta for _, delta in _history(world, item)) == quantity
+    assert _remote(world, item) == quantity and world.queue.enqueued == []
+    (operation,) = [o for o in world.store.operations.values() if o.metadata.get("error")]
+    assert operation.status is OperationStatus.FAILED
+
+
 def _refusing(world: World) -> None:
     settings = replace(world.ports.settings, purchase_when_down=WhenCardTraderDown.REFUSE)
     world.ports = replace(world.ports, settings=settings)
@@ -112,11 +122,7 @@ async def test_cardtrader_down_with_the_refuse_policy_gives_the_stock_back(
     with pytest.raises(MarketplaceUnavailable):
         await purchase_item(world.ports, world.user_id, item.id, 2)
 
-    assert world.quantities() == {item.external_stock_id: 5}
-    assert sum(delta for _, delta in _history(world, item)) == 5
-    assert _remote(world, item) == 5 and world.queue.enqueued == []
-    (operation,) = [o for o in world.store.operations.values() if o.metadata.get("error")]
-    assert operation.status is OperationStatus.FAILED
+    _assert_nothing_sold(world, item, 5)
 
 
 async def test_refused_after_a_lost_answer_that_did_land_aligns_the_stock_with_cardtrader(
@@ -224,11 +230,7 @@ async def test_a_refusal_that_waiting_cannot_cure_sells_nothing_and_queues_nothi
     with pytest.raises(MarketplaceValidation):
         await purchase_item(world.ports, world.user_id, item.id, 2)
 
-    assert world.quantities() == {item.external_stock_id: 5}
-    assert sum(delta for _, delta in _history(world, item)) == 5
-    assert _remote(world, item) == 5 and world.queue.enqueued == []
-    (operation,) = [o for o in world.store.operations.values() if o.metadata.get("error")]
-    assert operation.status is OperationStatus.FAILED
+    _assert_nothing_sold(world, item, 5)
 
 
 class _FailingUnit:
