@@ -218,11 +218,19 @@ class WebhookDelivery:
 
 
 class WebhookRepository(Protocol):
-    async def commit_if_new(self, delivery: WebhookDelivery, operation: SyncOperation) -> bool:
+    async def commit_if_new(
+        self,
+        delivery: WebhookDelivery,
+        operation: SyncOperation,
+        *,
+        while_secret: str | None = None,
+    ) -> bool | None:
         """Store a delivery once per id together with the operation that will apply it (both
         or neither), then commit the unit of work: the one repository write that commits, so
         the receiver's whole write can be one statement. False, storing neither, when that id
-        was already stored."""
+        was already stored. With `while_secret` (an encrypted webhook secret), only while the
+        user's stored secret is exactly that ciphertext and the user is connected, checked in
+        the same statement: None, storing neither, when not."""
         ...
 
     async def get(self, user_id: UUID, delivery_id: str) -> WebhookDelivery | None: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from uuid import UUID
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from brx_domain.errors import Conflict
 from brx_domain.orders import OrderStockRecord, OrderStockState
 from brx_domain.ports import UnitOfWorkFactory, WebhookDelivery
+from brx_domain.sync import UserSyncSettings
 from tests.contracts.fixtures import at, done_webhook_operation
 
 # --- webhooks -----------------------------------------------------------------------------------
@@ -76,6 +78,45 @@ async def test_commit_if_new_stores_neither_when_the_operation_cannot_be_stored(
         delivery = await uow.webhooks.get(fresh_user, delivery_id)
 
     assert delivery is None  # a retry of the delivery finds it new
+
+
+async def _connect(uow_factory: UnitOfWorkFactory, settings: UserSyncSettings) -> None:
+    async with uow_factory() as uow:
+        await uow.settings.put(settings)
+        await uow.commit()
+
+
+async def test_a_guarded_commit_stores_only_while_that_secret_is_stored_and_connected(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    connected = UserSyncSettings(fresh_user, "token-enc", webhook_secret_encrypted="secret-1")
+    await _connect(uow_factory, connected)
+    first, rotated, renewed, gone = (str(uuid.uuid4()) for _ in range(4))
+
+    async def commit(delivery_id: str, secret: str) -> bool | None:
+        async with uow_factory() as uow:
+            return await uow.webhooks.commit_if_new(
+                _delivery(fresh_user, delivery_id),
+                done_webhook_operation(fresh_user),
+                while_secret=secret,
+            )
+
+    stored = await commit(first, "secret-1")
+    again = await commit(first, "secret-1")
+    await _connect(uow_factory, replace(connected, webhook_secret_encrypted="secret-2"))
+    stale, current = await commit(rotated, "secret-1"), await commit(renewed, "secret-2")
+    await _connect(
+        uow_factory,
+        replace(connected, webhook_secret_encrypted="secret-2", disconnected_at=at(0)),
+    )
+    disconnected = await commit(gone, "secret-2")
+    async with uow_factory() as uow:
+        found = [await uow.webhooks.get(fresh_user, d) for d in (first, rotated, renewed, gone)]
+        _, operations = await uow.operations.list(fresh_user, limit=10, offset=0)
+
+    assert (stored, again, stale, current, disconnected) == (True, False, None, True, None)
+    assert [d is not None for d in found] == [True, False, True, False]  # refused: none stored
+    assert operations == 2  # nor an operation for a refused or duplicate delivery
 
 
 async def test_concurrent_deliveries_of_one_id_store_it_once(

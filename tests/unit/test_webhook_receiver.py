@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
+from brx_adapters.memory.records import MemorySettingsRepository
 from brx_domain.errors import InvalidInput, Unauthenticated
 from brx_domain.orders import Order, OrderLine
 from brx_domain.sync import OperationStatus, RemoteProduct
 from brx_domain.testing import event_body
+from brx_domain.usecases import Ports
+from brx_domain.usecases.users import connect_user, disconnect_user
 from brx_domain.usecases.webhooks import receive_webhook, sign
-from tests.unit.world import World
+from brx_domain.webhook_secrets import WebhookSecrets
+from tests.unit.world import TOKEN, World
 
 ORDER = Order(733733, "paid", False, (OrderLine(101, 2),))
 
@@ -140,3 +145,72 @@ async def test_an_applied_order_decrements_stock_once_and_lists_unknown_products
     assert world.quantities() == {"101": 3}
     assert receipt.task_id is not None
     assert world.result(receipt.task_id)["unknown_products"] == [999]
+
+
+def _other_process(world: World) -> Ports:
+    """Another API process over the same database: its own remembered secrets."""
+    return replace(world.ports, webhook_secrets=WebhookSecrets())
+
+
+async def test_a_remembered_secret_saves_the_settings_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = []
+    real_get = MemorySettingsRepository.get
+
+    async def counted(self: MemorySettingsRepository, user_id: uuid.UUID) -> object:
+        reads.append(user_id)
+        return await real_get(self, user_id)
+
+    monkeypatch.setattr(MemorySettingsRepository, "get", counted)
+    for delivery_id in ("d-1", "d-2", "d-3"):
+        body, signature = _signed(world, id=delivery_id)
+        await receive_webhook(world.ports, world.user_id, body, signature)
+
+    assert len(reads) == 1  # only the first delivery read the settings
+    assert len(world.queue.enqueued) == 3
+
+
+async def test_a_secret_rotated_elsewhere_is_honoured_at_once_with_a_warm_cache(
+    world: World,
+) -> None:
+    body, signature = _signed(world)
+    await receive_webhook(world.ports, world.user_id, body, signature)  # remembered
+    old_secret = world.account.shared_secret
+    world.account.shared_secret = "the-rotated-secret"
+    await connect_user(_other_process(world), world.user_id, TOKEN)
+    stale_body, _ = _signed(world, id="d-2")
+
+    with pytest.raises(Unauthenticated):
+        await receive_webhook(world.ports, world.user_id, stale_body, sign(stale_body, old_secret))
+    assert (world.user_id, "d-2") not in world.store.webhooks
+    body, signature = _signed(world, id="d-3")
+    receipt = await receive_webhook(world.ports, world.user_id, body, signature)
+
+    assert not receipt.duplicate and (world.user_id, "d-3") in world.store.webhooks
+
+
+async def test_a_disconnect_elsewhere_refuses_webhooks_at_once_with_a_warm_cache(
+    world: World,
+) -> None:
+    body, signature = _signed(world)
+    await receive_webhook(world.ports, world.user_id, body, signature)  # remembered
+    await disconnect_user(_other_process(world), world.user_id)
+    body, signature = _signed(world, id="d-2")
+
+    with pytest.raises(Unauthenticated, match="invalid webhook signature"):
+        await receive_webhook(world.ports, world.user_id, body, signature)
+
+    assert (world.user_id, "d-2") not in world.store.webhooks
+    assert len(world.store.operations) == 1
+
+
+async def test_a_wrong_signature_with_a_warm_cache_stores_nothing(world: World) -> None:
+    body, signature = _signed(world)
+    await receive_webhook(world.ports, world.user_id, body, signature)  # remembered
+    body, _ = _signed(world, id="d-2")
+
+    with pytest.raises(Unauthenticated):
+        await receive_webhook(world.ports, world.user_id, body, sign(body, "not-the-secret"))
+
+    assert (world.user_id, "d-2") not in world.store.webhooks

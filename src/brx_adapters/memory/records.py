@@ -199,7 +199,23 @@ class MemoryWebhookRepository:
         deliveries: dict[tuple[UUID, str], WebhookDelivery] = self._j.read("webhooks")
         return deliveries
 
-    async def commit_if_new(self, delivery: WebhookDelivery, operation: SyncOperation) -> bool:
+    async def commit_if_new(
+        self,
+        delivery: WebhookDelivery,
+        operation: SyncOperation,
+        *,
+        while_secret: str | None = None,
+    ) -> bool | None:
+        if while_secret is not None:
+            stored: dict[UUID, UserSyncSettings] = self._j.read("settings")
+            settings = stored.get(delivery.user_id)
+            if (
+                settings is None
+                or not settings.connected
+                or settings.webhook_secret_encrypted != while_secret
+            ):
+                await self._commit()
+                return None
         key = (delivery.user_id, delivery.id)
         new = key not in self._all()
         if new:

@@ -23,17 +23,29 @@ from brx_domain.sync import SyncOperation
 # delivery is new (nothing at all for a duplicate). Alone in its unit of work it is its own
 # transaction, committed when it returns: one round trip for what was BEGIN, two INSERTs and
 # COMMIT (a third of the receiver's throughput). A missing created_at is the statement's time.
+# With a guard ($12, the encrypted secret the receiver checked the signature with) nothing is
+# stored unless that is still the user's stored secret and the user is connected: a receiver
+# that remembers secrets needs no read of the settings before it (docs/benchmarks.md).
 _COMMIT_IF_NEW = """
-    WITH delivery AS (
+    WITH allowed AS (
+        SELECT $1::uuid AS user_id
+        WHERE $12::text IS NULL OR EXISTS (
+            SELECT 1 FROM user_sync_settings
+            WHERE user_id = $1 AND webhook_secret = $12 AND disconnected_at IS NULL
+        )
+    ), delivery AS (
         INSERT INTO webhook_deliveries (user_id, delivery_id, received_at, mode, body)
-        VALUES ($1, $2, $3, $4, $5::jsonb)
+        SELECT user_id, $2, $3, $4, $5::jsonb FROM allowed
         ON CONFLICT (user_id, delivery_id) DO NOTHING
         RETURNING user_id
+    ), operation AS (
+        INSERT INTO sync_operations (operation_id, user_id, operation_type, status,
+                                     operation_metadata, created_at, completed_at)
+        SELECT $6, user_id, $7, $8, $9::jsonb, coalesce($10::timestamptz, now()), $11
+        FROM delivery
+        RETURNING id
     )
-    INSERT INTO sync_operations (operation_id, user_id, operation_type, status,
-                                 operation_metadata, created_at, completed_at)
-    SELECT $6, user_id, $7, $8, $9::jsonb, coalesce($10::timestamptz, now()), $11 FROM delivery
-    RETURNING id
+    SELECT EXISTS (SELECT 1 FROM allowed) AS allowed, EXISTS (SELECT 1 FROM operation) AS stored
 """
 
 
@@ -42,12 +54,18 @@ class PostgresWebhookRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def commit_if_new(self, delivery: WebhookDelivery, operation: SyncOperation) -> bool:
-        """On the driver directly. The receiver's settings read runs there too, outside any
-        transaction, so this statement commits on its own; after writes of this unit of work
-        it joins their transaction, which is then committed with it."""
+    async def commit_if_new(
+        self,
+        delivery: WebhookDelivery,
+        operation: SyncOperation,
+        *,
+        while_secret: str | None = None,
+    ) -> bool | None:
+        """On the driver directly. The receiver's settings read, when it makes one, runs there
+        too, outside any transaction, so this statement commits on its own; after writes of
+        this unit of work it joins their transaction, which is then committed with it."""
         driver = await driver_connection(self._conn)
-        stored = await driver.fetchval(
+        row = await driver.fetchrow(
             _COMMIT_IF_NEW,
             delivery.user_id,
             delivery.id,
@@ -60,10 +78,13 @@ class PostgresWebhookRepository:
             json_text(dict(operation.metadata)),
             operation.created_at,
             operation.completed_at,
+            while_secret,
         )
         if self._conn.in_transaction():
             await self._conn.commit()
-        return stored is not None
+        if not row["allowed"]:
+            return None
+        return bool(row["stored"])
 
     async def get(self, user_id: UUID, delivery_id: str) -> WebhookDelivery | None:
         result = await self._conn.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from brx_domain.ports import (
     UnitOfWorkFactory,
 )
 from brx_domain.sync import OperationType, SyncOperation, UserSyncSettings
+from brx_domain.webhook_secrets import WebhookSecrets
 
 log = logging.getLogger("brx.usecases")
 
@@ -60,6 +61,7 @@ class Ports:
     catalogue: BlueprintCatalogue
     locks: ProductLocks
     settings: Settings = Settings()
+    webhook_secrets: WebhookSecrets = field(default_factory=WebhookSecrets)  # per process
 
 
 def new_operation(

@@ -27,6 +27,7 @@ from brx_domain.ports import UnitOfWork, WebhookDelivery
 from brx_domain.sync import OperationStatus, OperationType, SyncOperation, UserSyncSettings
 from brx_domain.usecases.common import Ports, dispatch, new_operation
 from brx_domain.usecases.operations import run_operation
+from brx_domain.webhook_secrets import KnownSecret
 
 REJECTED = "invalid webhook signature"  # one answer for every rejection: nothing to probe
 
@@ -58,34 +59,52 @@ async def receive_webhook(
     request_id: str | None = None,
 ) -> Receipt:
     """Authenticate, check freshness, store once by delivery id, queue; no stock is touched.
-    One unit of work from reading the secret to the commit, whose one write (the delivery and
-    its operation, committed together) is durable before the answer."""
+    The write (the delivery and its operation, committed together) is durable before the
+    answer. A secret this process remembers (`ports.webhook_secrets`) saves the read of the
+    settings: one round trip in all, the write itself guarded by that secret still being the
+    stored one and the user connected; otherwise, or when the guard stores nothing (rotated,
+    disconnected), the settings are read and the one write made after them."""
+    known = ports.webhook_secrets.get(user_id)
+    if known is not None and signature_ok(body, signature, known.secret):
+        event, raw = _fresh_event(ports, body)
+        async with ports.uow() as uow:
+            stored = await _store(ports, uow, user_id, event, raw, request_id, known.encrypted)
+        if stored is not None:
+            return await _queued(ports, event, *stored)
+        ports.webhook_secrets.forget(user_id)  # stale: what is stored now decides
     async with ports.uow() as uow:
-        secret = _secret_of(ports, await uow.settings.get(user_id))
-        event, raw = _authentic_event(ports, body, signature, secret)
-        receipt, operation = await _store(ports, uow, user_id, event, raw, request_id)
+        known = _secret_of(ports, await uow.settings.get(user_id))
+        if known is None or not signature_ok(body, signature, known.secret):
+            raise Unauthenticated(REJECTED)
+        ports.webhook_secrets.remember(user_id, known)
+        event, raw = _fresh_event(ports, body)
+        stored = await _store(ports, uow, user_id, event, raw, request_id, None)
+    assert stored is not None  # an unguarded write always answers new or duplicate
+    return await _queued(ports, event, *stored)
+
+
+async def _queued(
+    ports: Ports, event: OrderEvent, receipt: Receipt, operation: SyncOperation | None
+) -> Receipt:
     if operation is not None and not event.is_test:
         await dispatch(ports, operation)
     return receipt
 
 
-def _authentic_event(
-    ports: Ports, body: bytes, signature: str | None, secret: str | None
-) -> tuple[OrderEvent, Mapping[str, Any]]:
-    """The signed, fresh event, or the one refusal; nothing is stored before this passes."""
-    if secret is None or not signature_ok(body, signature, secret):
-        raise Unauthenticated(REJECTED)
+def _fresh_event(ports: Ports, body: bytes) -> tuple[OrderEvent, Mapping[str, Any]]:
+    """The event of a body whose signature passed; nothing is stored before this passes."""
     raw = decode_object(body)
     event = parse_event(raw)
     _check_fresh(ports, event)
     return event, raw
 
 
-def _secret_of(ports: Ports, settings: UserSyncSettings | None) -> str | None:
+def _secret_of(ports: Ports, settings: UserSyncSettings | None) -> KnownSecret | None:
     if settings is None or not settings.connected or not settings.webhook_secret_encrypted:
         return None  # unknown, disconnected or without a secret: the same refusal
+    encrypted = settings.webhook_secret_encrypted
     try:
-        return ports.cipher.decrypt(settings.webhook_secret_encrypted)
+        return KnownSecret(encrypted, ports.cipher.decrypt(encrypted))
     except Exception:  # a secret no configured key can read is as good as none
         return None
 
@@ -105,8 +124,10 @@ async def _store(
     event: OrderEvent,
     raw: Mapping[str, Any],
     request_id: str | None,
-) -> tuple[Receipt, SyncOperation | None]:
-    """The delivery and its operation, committed together; a duplicate stores nothing."""
+    while_secret: str | None,
+) -> tuple[Receipt, SyncOperation | None] | None:
+    """The delivery and its operation, committed together; a duplicate stores nothing, nor
+    does a write guarded by a secret no longer stored (then None)."""
     delivery = WebhookDelivery(event.id, user_id, ports.clock.now(), dict(raw), event.mode)
     operation = new_operation(
         ports,
@@ -121,7 +142,10 @@ async def _store(
             ports.clock.now(),
             result={"test_mode": True, "effect": "nothing"},
         )
-    if not await uow.webhooks.commit_if_new(delivery, operation):
+    new = await uow.webhooks.commit_if_new(delivery, operation, while_secret=while_secret)
+    if new is None:
+        return None
+    if not new:
         return Receipt(event.id, True, None), None
     return Receipt(event.id, False, operation.operation_id), operation
 
