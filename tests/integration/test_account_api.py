@@ -292,7 +292,7 @@ async def test_replacing_the_token_keeps_the_inventory(shop: Shop) -> None:
     assert await shop.rows("user_inventory_items") == len(items)
 
 
-async def _signed_webhook(shop: Shop, delivery_id: str) -> Any:
+async def _signed_webhook(shop: Shop, delivery_id: str, secret: str | None = None) -> Any:
     import json
     import time
 
@@ -304,8 +304,24 @@ async def _signed_webhook(shop: Shop, delivery_id: str) -> Any:
         f"{BASE}/webhook/user/{shop.user_id}",
         body=body,
         headers={"Content-Type": "application/json",
-                 "Signature": sign(body, shop.sandbox.shared_secret)},
+                 "Signature": sign(body, secret or shop.sandbox.shared_secret)},
     )  # fmt: skip
+
+
+async def test_a_secret_rotated_by_reconnecting_is_the_only_one_accepted_at_once(
+    shop: Shop,
+) -> None:
+    old = shop.sandbox.shared_secret
+    assert (await shop.connect()).status_code == 200
+    assert (await _signed_webhook(shop, "with-the-old-secret")).status_code == 200  # remembered
+    shop.sandbox.state.sellers[TOKEN].shared_secret = "a-rotated-shared-secret"
+
+    assert (await shop.connect()).status_code == 200
+    stale = await _signed_webhook(shop, "old-after-rotation", old)
+    fresh = await _signed_webhook(shop, "new-after-rotation", "a-rotated-shared-secret")
+
+    assert stale.status_code == 401 and fresh.status_code == 200
+    assert await shop.rows("webhook_deliveries") == 2
 
 
 async def test_a_disconnected_shop_gets_no_webhooks_no_pushes_and_says_so(shop: Shop) -> None:
