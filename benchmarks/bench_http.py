@@ -12,6 +12,8 @@
    rate: each request is sent at its scheduled time whatever the answers so far, and its latency
    counts from that time (no coordinated omission). Target: acknowledgement p99 <= 10 ms. The
    bare receiver's p99 at the same rate is printed beside it: what the machine allows now.
+   Each receiver's own CPU per delivery (from /proc, saturated) is printed too: on a shared
+   machine it moves less than a rate does.
 
 Each server runs in its own process; the load generator is raw asyncio sockets so it costs the
 servers as little CPU as possible. Knobs: BRX_BENCH_PG, BRX_BENCH_REDIS, BRX_BENCH_SECONDS (8),
@@ -255,6 +257,21 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def cpu_per_delivery(pid: int, port: int, make: Callable[[], bytes]) -> float:
+    """Milliseconds of the server process's own CPU per acknowledged delivery, saturated: less
+    moved by the shared machine's other load than a rate is (it leaves out Postgres and Redis)."""
+    before = cpu_seconds(pid)
+    done = (await load(port, make, SECONDS / 2, CONNECTIONS))[0]
+    return (cpu_seconds(pid) - before) * 1000 / max(done, 1)
 
 
 async def wait_up(port: int) -> None:
@@ -523,7 +540,8 @@ async def main() -> None:
         if "inventory" in PARTS:
             await inventory(ports, f"/api/v1/sync/inventory/{user}", token)
         if "webhook" in PARTS:
-            await webhooks(ports, webhook_request(hook_user, secret))
+            pids = {"ours": processes[0].pid, "bare": processes[3].pid}
+            await webhooks(ports, pids, webhook_request(hook_user, secret))
     finally:
         for process in processes:
             stop(process)
@@ -559,8 +577,9 @@ async def inventory(ports: dict[str, int], path: str, token: str) -> None:
     )
 
 
-async def webhooks(ports: dict[str, int], make: Callable[[], bytes]) -> None:
-    """Saturated throughput of both receivers, then ours under an open loop at half of it."""
+async def webhooks(ports: dict[str, int], pids: dict[str, int], make: Callable[[], bytes]) -> None:
+    """Saturated throughput of both receivers, each one's CPU per delivery, then ours under an
+    open loop at half of its saturation rate."""
     rates, rounds, _ = await interleaved(
         [("bare", ports["webhook"], make), ("ours", ports["ours"], make)]
     )
@@ -578,6 +597,12 @@ async def webhooks(ports: dict[str, int], make: Callable[[], bytes]) -> None:
         f"  webhook_ratio: {ratio:.2f} (target >= {TARGET_WEBHOOK_RATIO}) "
         f"{'PASS' if ratio >= TARGET_WEBHOOK_RATIO else 'BELOW'}; per round: "
         f"min {pairs[0]:.2f}, median {pairs[len(pairs) // 2]:.2f}, max {pairs[-1]:.2f}"
+    )
+    ours_cpu = await cpu_per_delivery(pids["ours"], ports["ours"], make)
+    bare_cpu = await cpu_per_delivery(pids["bare"], ports["webhook"], make)
+    print(
+        f"  server CPU per delivery: ours {ours_cpu:.2f} ms, bare {bare_cpu:.2f} ms"
+        f" (bare / ours {bare_cpu / ours_cpu:.2f}; the server process only)"
     )
     rate = OPEN_LOOP_SHARE * rates["ours"]
     seconds = SECONDS / 2
