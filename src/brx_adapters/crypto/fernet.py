@@ -3,7 +3,6 @@ rotated by prepending a new one to FERNET_KEY and re-encrypting at leisure."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -14,26 +13,18 @@ class CipherError(ValueError):
 
 
 class FernetCipher:
-    """Encrypts with the first of `keys`, decrypts with any of them. The plain text of the last
-    RECENT ciphertexts read is kept (a ciphertext always reads the same): every webhook delivery
-    decrypts its user's secret, which cost a tenth of the receiver's time."""
-
-    RECENT = 1024
+    """Encrypts with the first of `keys`, decrypts with any of them."""
 
     def __init__(self, keys: Sequence[str]) -> None:
         cleaned = [key.strip() for key in keys if key and key.strip()]
         if not cleaned:
             raise ValueError("FERNET_KEY: at least one key is required")
         self._fernet = MultiFernet([_fernet(key, index) for index, key in enumerate(cleaned)])
-        self._recent = functools.lru_cache(maxsize=self.RECENT)(self._decrypt)
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()
 
     def decrypt(self, token: str) -> str:
-        return self._recent(token)
-
-    def _decrypt(self, token: str) -> str:
         try:
             return self._fernet.decrypt(token.encode()).decode()
         except (InvalidToken, UnicodeError):
