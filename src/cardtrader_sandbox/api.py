@@ -76,7 +76,8 @@ class ExportResource:
         )
         if blueprint_id is None and expansion_id is None:
             length, chunks = inv.export_body()
-            resp.content_length = length
+            if length is not None:
+                resp.content_length = length
             resp.stream = _stream(chunks)
         else:
             resp.data = inv.export_filtered(blueprint_id, expansion_id)

@@ -79,19 +79,19 @@ class SellerInventory:
         for key in self._keys():
             self._block(key)
 
-    def export_body(self) -> tuple[int, Iterator[bytes]]:
-        """(content length, chunks) of the full export: `[` block `,` block ... `]`."""
-        blocks = [self._block(key) for key in self._keys()]
-        blocks = [b for b in blocks if b]
-        length = 2 + sum(len(b) for b in blocks) + max(len(blocks) - 1, 0)
-
-        def chunks() -> Iterator[bytes]:
-            yield b"["
-            for i, block in enumerate(blocks):
-                yield b"," + block if i else block
-            yield b"]"
-
-        return length, chunks()
+    def export_body(self) -> tuple[int | None, Iterator[bytes]]:
+        """(content length, chunks) of the full export: `[` block `,` block ... `]`. When every
+        block is serialised already the length is known up front; otherwise (after changes) the
+        length is None and the missing blocks are serialised as the body streams, so the first
+        bytes leave at once however many products changed (re-serialising a million products
+        first held the answer back for seconds). A block changed while the body streams is sent
+        as it is when its turn comes."""
+        keys = self._keys()
+        if all(key in self._blocks for key in keys):
+            blocks = [b for b in (self._blocks[key] for key in keys) if b]
+            length = 2 + sum(len(b) for b in blocks) + max(len(blocks) - 1, 0)
+            return length, _joined(iter(blocks))
+        return None, _joined(block for key in keys if (block := self._block(key)))
 
     def export_filtered(self, blueprint_id: int | None, expansion_id: int | None) -> bytes:
         """A filtered export (small): serialised on demand, not cached."""
@@ -105,3 +105,10 @@ class SellerInventory:
             if expansion_id is None or p.blueprint.expansion.id == expansion_id
         ]
         return dumps(rows).encode()
+
+
+def _joined(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    yield b"["
+    for i, block in enumerate(blocks):
+        yield b"," + block if i else block
+    yield b"]"
