@@ -136,9 +136,22 @@ def load_config(
                 raise ConfigError(*_problems(exc.errors())) from None
     needed = [*require, *(require_in_production if config.is_production else ())]
     missing = [name for name in needed if not getattr(config, name.lower())]
-    if missing:
-        raise ConfigError(*_missing(missing, config.is_production))
+    problems = [*_conflicts(config), *_missing(missing, config.is_production)]
+    if problems:
+        raise ConfigError(*problems)
     return config
+
+
+def _conflicts(config: AppConfig) -> list[str]:
+    """Rules over more than one variable (each variable is valid on its own)."""
+    if config.db_pool_size + config.db_max_overflow < 2:
+        # a CardTrader write holds one connection for its product lock while it records the
+        # write on another (brx_adapters.postgres.locks): with one, no write could ever run
+        return [
+            "DB_POOL_SIZE: with DB_MAX_OVERFLOW must allow at least 2 connections "
+            "(a CardTrader write holds one for its product lock and records on another)"
+        ]
+    return []
 
 
 def _raw(name: str, overrides: Mapping[str, object]) -> str:

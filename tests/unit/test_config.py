@@ -39,6 +39,16 @@ def test_a_malformed_number_names_its_variable(monkeypatch: pytest.MonkeyPatch) 
         load_config()
 
 
+def test_a_pool_of_one_connection_is_refused_beside_what_is_missing() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(require=["DATABASE_URL"], DB_POOL_SIZE="1", DB_MAX_OVERFLOW="0")
+    found = caught.value.problems
+
+    assert found[0].startswith("DB_POOL_SIZE: with DB_MAX_OVERFLOW must allow at least 2")
+    assert any(line.startswith("DATABASE_URL: is required") for line in found[1:])
+    assert load_config(DB_POOL_SIZE="1", DB_MAX_OVERFLOW="1").db_pool_size == 1
+
+
 def test_every_bad_variable_is_reported_at_once_without_its_value() -> None:
     found = problems(
         DATABASE_URL="not-a-url",
