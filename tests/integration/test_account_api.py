@@ -208,6 +208,7 @@ async def test_a_push_that_runs_out_of_retries_is_failed_visible_and_retried_to_
     [row] = failed.json["items"]
     assert row["operation_id"] == edit.json["task_id"] and row["item_id"] == item["id"]
     assert row["last_error"].startswith("marketplace_unavailable") and row["attempts"] >= 1
+    assert row["last_error"].endswith("(gave up after its last retry)")
     assert TOKEN not in str(failed.json)
     assert metrics.PUSH_FAILURES.labels("update")._value.get() == failures + 1
     assert shop.quantity_on_cardtrader(item["external_stock_id"]) == item["quantity"]

@@ -138,6 +138,7 @@ async def test_a_transient_failure_past_the_horizon_ends_the_operation_failed_wi
     operation = world.operation(task_id)
     assert outcome == "gave up"
     assert operation.status is OperationStatus.FAILED
+    assert str(operation.metadata["error"]).endswith(" (gave up after its last retry)")
     assert "503" in str(operation.metadata["error"])
 
 

@@ -162,7 +162,7 @@ class Channel:
         wait = self.breaker.retry_in()
         cause = self.breaker.last_failure or "repeated failures"
         return CircuitOpen(
-            f"CardTrader circuit open for this token after {cause}; retry in {wait:.0f}s",
+            f"CardTrader circuit open for this token after {cause}",  # when: `retry_after`
             retry_after=wait,
         )
 

@@ -89,7 +89,8 @@ async def give_up(ports: Ports, operation_id: str, exc: BaseException) -> None:
     async with ports.uow() as uow:
         operation = await uow.operations.get(operation_id)
     if operation is not None and operation.status is OperationStatus.PENDING:
-        await finish(ports, operation, OperationStatus.FAILED, error=error_text(exc))
+        error = f"{error_text(exc)} (gave up after its last retry)"
+        await finish(ports, operation, OperationStatus.FAILED, error=error)
 
 
 async def marketplace_for(ports: Ports, operation: SyncOperation) -> Marketplace:
