@@ -302,17 +302,19 @@ async def _exchange(
 
 
 async def load(
-    port: int, make: Callable[[], bytes], seconds: float, connections: int
+    port: int | tuple[int, ...], make: Callable[[], bytes], seconds: float, connections: int
 ) -> tuple[int, list[float], list[bytes], int]:
-    """Closed loop: each connection sends its next request when the last answer arrived."""
+    """Closed loop: each connection sends its next request when the last answer arrived. Given
+    several ports (servers), the connections are spread over them in turn."""
+    ports = port if isinstance(port, tuple) else (port,)
     done, errors = 0, {}
     latencies: list[float] = []
     bodies: list[bytes] = []
     deadline = time.perf_counter() + seconds
 
-    async def worker() -> None:
+    async def worker(n: int) -> None:
         nonlocal done
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", ports[n % len(ports)])
         while time.perf_counter() < deadline:
             sent = time.perf_counter()
             status, body = await _exchange(reader, writer, make())
@@ -325,7 +327,7 @@ async def load(
                 errors[status] = errors.get(status, 0) + 1
         writer.close()
 
-    await asyncio.gather(*(worker() for _ in range(connections)))
+    await asyncio.gather(*(worker(n) for n in range(connections)))
     return done, latencies, bodies, errors
 
 
@@ -390,7 +392,7 @@ def slice_seconds() -> float:
 
 
 async def interleaved(
-    servers: list[tuple[str, int, Callable[[], bytes]]],
+    servers: list[tuple[str, int | tuple[int, ...], Callable[[], bytes]]],
 ) -> tuple[dict[str, float], dict[str, list[float]], dict[str, bytes]]:
     """The servers take turns in short slices (order reversed every round), so the other load on
     this shared machine falls on all of them alike instead of on whichever ran during a spike.

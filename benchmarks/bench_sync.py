@@ -56,7 +56,7 @@ SANDBOX = """
 import sys
 from cardtrader_sandbox import SandboxState
 from cardtrader_sandbox.server import serve_forever
-serve_forever(SandboxState(tokens=[sys.argv[1]], products=int(sys.argv[2]), seed=42),
+serve_forever(SandboxState(tokens=sys.argv[1].split(","), products=int(sys.argv[2]), seed=42),
               "127.0.0.1", int(sys.argv[3]))
 """
 RAW_STAGE = """CREATE TEMP TABLE IF NOT EXISTS raw_stage (blueprint_id INTEGER,
@@ -84,14 +84,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_sandbox(products: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_sandbox(
+    products: int, tokens: tuple[str, ...] = (TOKEN,)
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The sandbox in its own process: `products` for each of `tokens`' sellers."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", SANDBOX, TOKEN, str(products), str(port)])
+    argv = [sys.executable, "-c", SANDBOX, ",".join(tokens), str(products), str(port)]
+    process = subprocess.Popen(argv)
     base = f"http://127.0.0.1:{port}/api/v2"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"{base}/info", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=2)
+            httpx.get(f"{base}/info", headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=2)
             return process, base
         except httpx.HTTPError:
             time.sleep(0.5)
@@ -235,8 +239,8 @@ def drop_catalogue(name: str) -> None:
     conn.close()
 
 
-def export_bytes(base: str) -> bytes:
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+def export_bytes(base: str, token: str = TOKEN) -> bytes:
+    headers = {"Authorization": f"Bearer {token}"}
     return httpx.get(f"{base}/products/export", headers=headers, timeout=300).content
 
 

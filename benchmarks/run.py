@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ON_REQUEST = ("bench_million",)  # long runs: only when named (`nox -s bench -- million`)
+ON_REQUEST = ("bench_million", "bench_scale")  # long: only when named (`-- million`, `-- scale`)
 
 
 def main(names: list[str]) -> int:
