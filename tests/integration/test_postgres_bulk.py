@@ -55,11 +55,12 @@ async def upsert(
 
 
 async def row_versions(postgres_url: str, user_id: UUID) -> dict[str, str]:
-    """external_stock_id -> xmin: a rewritten row gets a new xmin."""
+    """external_stock_id -> xmin/xmax: a rewritten row gets a new xmin, a locked one an xmax."""
     conn = await asyncpg.connect(postgres_url)
     try:
         rows = await conn.fetch(
-            "SELECT external_stock_id, xmin::text AS v FROM user_inventory_items"
+            "SELECT external_stock_id, xmin::text || '/' || xmax::text AS v"
+            " FROM user_inventory_items"
             " WHERE user_id = $1",
             user_id,
         )
@@ -94,7 +95,7 @@ async def test_first_load_creates_every_product_with_a_ledger_entry_each(
         assert await uow.items.count(user_id) == 50
 
 
-async def test_resync_rewrites_only_changed_rows_and_leaves_the_others_untouched(
+async def test_resync_rewrites_only_changed_rows_and_never_locks_the_others(
     uow_factory: PostgresUnitOfWorkFactory, postgres_url: str
 ) -> None:
     user_id = uuid.uuid4()

@@ -161,10 +161,10 @@ async def test_a_sync_delta_is_the_change_applied_when_a_purchase_commits_meanwh
 async def test_a_row_that_matched_the_chunk_and_is_bought_meanwhile_keeps_the_purchase(
     uow_factory: PostgresUnitOfWorkFactory, postgres_url: str
 ) -> None:
-    """CardTrader lists 5 and so does the shop, so the sync does not lock the row; a purchase
-    (5 -> 4) commits while the upsert waits for it. The upsert must leave the row to the
-    purchase (newer than the export): rewriting it to 5 would leave a quantity its ledger does
-    not sum to."""
+    """CardTrader lists 5 and so does the shop, so the sync neither locks nor rewrites the
+    row: its chunk commits while a purchase (5 -> 4, uncommitted) holds the row, without
+    waiting for it. The purchase, newer than the export, stands: rewriting the row to 5 would
+    leave a quantity its ledger does not sum to."""
     item = await stocked_item(uow_factory, 5)
     seed = LedgerEntry(item.user_id, item.id, 5, StockReason.SYNC, "seed", NOW, 5)
     async with uow_factory() as uow:
@@ -172,21 +172,20 @@ async def test_a_row_that_matched_the_chunk_and_is_bought_meanwhile_keeps_the_pu
         await uow.commit()
     remote = RemoteProduct(9001, 16, 5, item.price_cents, item.properties)
 
-    async def sync_chunk() -> None:
-        async with uow_factory() as uow:
-            await uow.items.upsert_products(item.user_id, [remote], operation_id="sync", now=NOW)
-            await uow.commit()
-
     async with uow_factory() as purchase:
         assert await purchase.items.take(item.user_id, item.id, 1) == 4
         entry = LedgerEntry(item.user_id, item.id, -1, StockReason.PURCHASE, "buy", NOW, 4)
         await purchase.ledger.add([entry])
-        syncing = asyncio.create_task(sync_chunk())
-        await _blocked_on_a_lock(postgres_url)
+        async with uow_factory() as uow:  # times out if it waits for the row
+            counts = await asyncio.wait_for(
+                uow.items.upsert_products(item.user_id, [remote], operation_id="sync", now=NOW),
+                timeout=30,
+            )
+            await uow.commit()
         await purchase.commit()
-    await syncing
 
     async with uow_factory() as uow:
         now = await uow.items.get(item.user_id, item.id)
+    assert counts.unchanged == 1
     assert now is not None
     assert (await ledger_sum(postgres_url, item.id))[0] == now.quantity == 4

@@ -1,18 +1,22 @@
-"""Set-based sync writes: COPY a chunk into a temporary table, then one statement that
-inserts new rows, rewrites only rows that really changed (the ON CONFLICT ... WHERE ... IS
-DISTINCT FROM guard: unchanged rows keep their xmin), and writes their ledger entries.
+"""Set-based sync writes: COPY a chunk into a temporary table, then a few statements that
+insert new rows, rewrite only rows that really changed (the IS DISTINCT FROM guard: unchanged
+rows keep their xmin), and write their ledger entries.
 
-The rows of the chunk that already exist and differ from it are locked first
-(`_LOCK_EXISTING`, in id order, so two writers never deadlock). Under READ COMMITTED the upsert
-that follows then takes a snapshot in which those rows can no longer change: the old quantity it
-reads (every part of a statement sees the snapshot taken before it, so a plain read returns the
-pre-update row) is the one it really replaces, and each `sync` ledger delta is the change
-applied, even when a purchase or a webhook committed on the row while the chunk was being
-staged. Without the lock, the statement's snapshot could predate such a commit while ON CONFLICT
-updated the newer row version. The upsert rewrites only rows it locked: one that matched the
-chunk when the locks were taken and changed since (a purchase, newer than the export) is left as
-that change made it. Matching rows are never locked, so a re-sync with 10% changed locks about
-10% of the rows, not all of them (a row lock writes the row's header, WAL included).
+One pass of index probes marks the staged rows that need a write (`_MARK`): new products, and
+existing rows that differ from the chunk. Only those are locked (`_LOCK`, by primary key, in id
+order, so two writers never deadlock), held back (`_HOLD`) and written (`_UPSERT`); an
+unchanged row is never read again, locked or rewritten (a row lock writes the row's header, WAL
+included, and ON CONFLICT DO UPDATE locks every conflicting row before its WHERE is checked,
+so unchanged rows never go through it). A re-sync with 10% changed touches about 10% of the
+rows.
+
+Under READ COMMITTED the upsert then takes a snapshot in which the locked rows can no longer
+change: the old quantity it reads (every part of a statement sees the snapshot taken before it,
+so a plain read returns the pre-update row) is the one it really replaces, and each `sync`
+ledger delta is the change applied, even when a purchase or a webhook committed on the row
+while the chunk was being staged. The upsert rewrites only rows it locked: one that matched the
+chunk when it was marked and changed since (a purchase, newer than the export) is left as that
+change made it, and a product another writer inserted after the marking is that writer's.
 """
 
 from __future__ import annotations
@@ -57,7 +61,9 @@ _CREATE_STAGE = text(
         user_data_field TEXT,
         graded BOOLEAN,
         card_name TEXT,
-        expansion_name TEXT
+        expansion_name TEXT,
+        item_id BIGINT,
+        is_new BOOLEAN NOT NULL DEFAULT FALSE
     ) ON COMMIT DELETE ROWS
     """
 )
@@ -90,64 +96,80 @@ _EXISTING = (
     "AND external_stock_id = s.external_stock_id LIMIT 1) i ON TRUE"
 )
 
+# The chunk's staged rows that need a write, marked in one pass of per-row index probes: a new
+# product (`is_new`), or an existing row that differs from it (`item_id`). Unchanged rows stay
+# unmarked and no later statement of the chunk reads or writes their row again. Returns the
+# marked item ids (the rows to lock).
+_MARK = text(
+    f"""
+    WITH marked AS (
+        UPDATE {STAGE} s SET item_id = p.id, is_new = p.id IS NULL
+        FROM (SELECT s.ctid AS row, i.id FROM {STAGE} s {_EXISTING}
+              WHERE i.id IS NULL OR {_changed("i", "s")}) p
+        WHERE s.ctid = p.row
+        RETURNING s.item_id
+    )
+    SELECT item_id FROM marked WHERE item_id IS NOT NULL
+    """  # noqa: S608 (module constants only)
+)
+
+# The marked rows, by primary key, in id order (two writers never deadlock).
+_LOCK = text(
+    "SELECT id FROM user_inventory_items WHERE id = ANY(CAST(:ids AS BIGINT[])) "
+    "ORDER BY id FOR UPDATE"
+)
+
+# New products are inserted (DO NOTHING: a row another writer inserted meanwhile is its own,
+# never one this chunk locked); the locked rows that still differ are updated, each joined to
+# the row as the statement's snapshot has it (`o`: locked, so no newer version exists) for the
+# ledger delta. A staged row nobody marked never reaches either, nor does a marked row deleted
+# before it could be locked (not re-created by this sync; the next one inserts it).
 _UPSERT = text(
     f"""
-    WITH up AS (
-        INSERT INTO user_inventory_items AS t (
+    WITH updated AS (
+        UPDATE user_inventory_items t SET
+            {", ".join(f"{c} = s.{c}" for c in SYNCED)},
+            {", ".join(f"{c} = COALESCE(s.{c}, t.{c})" for c in NAME_FIELDS)},
+            updated_at = :now
+        FROM {STAGE} s JOIN user_inventory_items o ON o.id = s.item_id
+        WHERE t.id = ANY(CAST(:locked AS BIGINT[])) AND t.user_id = :user_id
+          AND t.id = s.item_id AND {_changed("t", "s")}
+        RETURNING t.id, t.quantity, t.quantity - o.quantity AS delta
+    ),
+    inserted AS (
+        INSERT INTO user_inventory_items (
             user_id, blueprint_id, external_stock_id, quantity, price_cents, properties,
             description, user_data_field, graded, card_name, expansion_name, created_at,
             updated_at)
         SELECT :user_id, blueprint_id, external_stock_id, quantity, price_cents, properties,
                description, user_data_field, graded, card_name, expansion_name, :now, :now
-        FROM {STAGE}
-        ON CONFLICT (user_id, blueprint_id, external_stock_id) DO UPDATE SET
-            {", ".join(f"{c} = EXCLUDED.{c}" for c in SYNCED)},
-            {", ".join(f"{c} = COALESCE(EXCLUDED.{c}, t.{c})" for c in NAME_FIELDS)},
-            updated_at = EXCLUDED.updated_at
-        WHERE t.id = ANY(CAST(:locked AS BIGINT[])) AND {_changed("t", "EXCLUDED")}
-        RETURNING t.id, t.quantity, (t.xmax = 0) AS inserted
-    ),
-    changes AS (
-        SELECT up.id, up.quantity, up.quantity - COALESCE(old.quantity, 0) AS delta, up.inserted
-        FROM up LEFT JOIN LATERAL (
-            SELECT o.quantity FROM user_inventory_items o
-            WHERE NOT up.inserted AND o.id = up.id
-            LIMIT 1  -- keeps the subquery unflattened: a primary-key probe per updated row,
-        ) old ON TRUE  -- never a scan of the whole table (the planner's choice otherwise)
+        FROM {STAGE} WHERE is_new
+        ON CONFLICT (user_id, blueprint_id, external_stock_id) DO NOTHING
+        RETURNING id, quantity
     ),
     ledger AS (
         INSERT INTO stock_ledger (
             user_id, item_id, delta, reason, operation_id, quantity_after, created_at)
         SELECT :user_id, id, delta, 'sync', :operation_id, quantity, :now
-        FROM changes WHERE delta <> 0
+        FROM (SELECT id, quantity, delta FROM updated
+              UNION ALL SELECT id, quantity, quantity FROM inserted) changes
+        WHERE delta <> 0
     )
-    SELECT count(*) FILTER (WHERE inserted) AS created,
-           count(*) FILTER (WHERE NOT inserted) AS updated
-    FROM changes
+    SELECT (SELECT count(*) FROM inserted) AS created, (SELECT count(*) FROM updated) AS updated
     """  # noqa: S608 (composed from module constants only; values are bound parameters)
 )
 
-# The ids come from the same per-row index probes as the upsert; `= ANY(ARRAY(...))` then
-# fetches them by primary key (never a scan of the user's inventory).
-_LOCK_EXISTING = text(
-    f"""
-    SELECT id FROM user_inventory_items
-    WHERE id = ANY(ARRAY(SELECT i.id FROM {STAGE} s {_EXISTING}
-                         WHERE i.id IS NOT NULL AND {_changed("i", "s")}))
-    ORDER BY id FOR UPDATE
-    """  # noqa: S608 (module constants only)
-)
-
-# `brx_domain.holds`, set-based: the chunk's existing items whose quantity must stay local get
-# their local quantity written into the stage, so the upsert leaves it (and writes no `sync`
-# entry). Runs after `_LOCK_EXISTING` and only over the rows it locked (`:locked`; NULL in a dry
-# run, which locks nothing: every existing row): a purchase, edit or order applied from here on
-# waits for this transaction and comes after it, and a row not locked is never rewritten, so
-# holding it would change nothing. A quantity that differs is a change, so when nothing was
-# locked nothing can be held and the statement is skipped (a first load: every chunk). Per
-# chunk otherwise: one index probe per staged row (as the upsert), one per locked item into its
-# ledger, and one pass over the user's open or recent operations and stored-but-unapplied order
-# webhooks (both few).
+# `brx_domain.holds`, set-based: the chunk's marked existing items whose quantity must stay
+# local get their local quantity written into the stage, so the upsert leaves it (and writes no
+# `sync` entry). Runs after `_LOCK`, so only over rows this transaction holds (in a dry run,
+# which locks nothing, over the marked ones): a purchase, edit or order applied from here on
+# waits for this transaction and comes after it. A quantity that differs is a change, so when
+# nothing was marked nothing can be held and the statement is skipped (a first load: every
+# chunk). Per chunk otherwise: the locked ids fetched by primary key and joined to the stage,
+# one probe per locked row into its ledger, and one pass over the user's open or recent
+# operations and stored-but-unapplied order webhooks (both few). Driven by the ids, its cost
+# estimate follows their count: a probe per staged row was costed past `jit_above_cost`, and
+# the JIT compilation alone took ~120 ms a chunk (most of the former 11 s in a 400k re-sync).
 _JOB_ARGS = "o.operation_metadata -> 'job' -> 'args'"
 _HOLD = text(
     f"""
@@ -177,9 +199,8 @@ _HOLD = text(
     ),
     held AS (
         SELECT s.ctid AS row, i.quantity
-        FROM {STAGE} s {_EXISTING}
-        WHERE i.id IS NOT NULL AND s.quantity IS DISTINCT FROM i.quantity
-          AND (CAST(:locked AS BIGINT[]) IS NULL OR i.id = ANY(CAST(:locked AS BIGINT[]))) AND (
+        FROM user_inventory_items i JOIN {STAGE} s ON s.item_id = i.id
+        WHERE i.id = ANY(CAST(:locked AS BIGINT[])) AND s.quantity IS DISTINCT FROM i.quantity AND (
             EXISTS (SELECT 1 FROM stock_ledger l
                     WHERE l.user_id = :user_id AND l.item_id = i.id
                       AND l.created_at >= :since AND l.reason <> 'sync')
@@ -193,10 +214,10 @@ _HOLD = text(
 
 _DRY_RUN = text(
     f"""
-    SELECT count(*) FILTER (WHERE i.id IS NULL) AS created,
-           count(*) FILTER (WHERE i.id IS NOT NULL
-                            AND {_changed("i", "s")}) AS updated
-    FROM {STAGE} s {_EXISTING}
+    SELECT count(*) FILTER (WHERE s.is_new) AS created,
+           count(*) FILTER (WHERE i.id IS NOT NULL AND {_changed("i", "s")}) AS updated
+    FROM {STAGE} s LEFT JOIN LATERAL (
+        SELECT * FROM user_inventory_items WHERE id = s.item_id LIMIT 1) i ON TRUE
     """  # noqa: S608 (module constants only)
 )
 
@@ -269,15 +290,16 @@ async def upsert_products(
         return UpsertCounts()
     records = products.records if isinstance(products, StagedProducts) else stage_records(products)
     await copy_to_stage(conn, records)
-    locked: list[int] | None = None
-    if not dry_run:
-        locked = [row[0] for row in await conn.execute(_LOCK_EXISTING, {"user_id": user_id})]
+    marked = [row[0] for row in await conn.execute(_MARK, {"user_id": user_id})]
+    locked = marked
+    if marked and not dry_run:
+        locked = [row[0] for row in await conn.execute(_LOCK, {"ids": marked})]
     held = 0
-    if hold_since is not None and locked != []:
+    if hold_since is not None and locked:
         hold = {"user_id": user_id, "since": hold_since, "locked": locked}
         held = (await conn.execute(_HOLD, hold)).rowcount
     if dry_run:
-        result = await conn.execute(_DRY_RUN, {"user_id": user_id})
+        result = await conn.execute(_DRY_RUN)
     else:
         params = {"user_id": user_id, "now": now, "operation_id": operation_id, "locked": locked}
         result = await conn.execute(_UPSERT, params)
