@@ -291,7 +291,7 @@ async def upsert_products(
     records = products.records if isinstance(products, StagedProducts) else stage_records(products)
     await copy_to_stage(conn, records)
     marked = [row[0] for row in await conn.execute(_MARK, {"user_id": user_id})]
-    locked = marked
+    locked = marked  # a dry run locks nothing: its holds and counts go over the marked rows
     if marked and not dry_run:
         locked = [row[0] for row in await conn.execute(_LOCK, {"ids": marked})]
     held = 0
