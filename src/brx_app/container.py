@@ -137,7 +137,9 @@ def build_container(config: AppConfig) -> Container:
     runtime.details["postgresql_pool"] = lambda: _as_awaitable(postgres.pool_status(engine))
     runtime.samplers.append(lambda: _sample_pool("postgresql", postgres.pool_status(engine)))
     runtime.composite_index = lambda: postgres.ensure_composite_index(engine)
-    redis = aioredis.Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    # no socket_timeout: the limiter bounds each call itself (cheaper; see RedisRateLimiter),
+    # readiness bounds its ping
+    redis = aioredis.Redis.from_url(config.redis_url, socket_connect_timeout=2)
     runtime.closers.append(redis.aclose)
     runtime.checks["redis"] = lambda: _ping_redis(redis)
     limiter = RedisRateLimiter(redis, prefix=config.queue_namespace + "brx:rl:")

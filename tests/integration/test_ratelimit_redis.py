@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from brx_adapters.redis import RedisRateLimiter
+from brx_domain.errors import DependencyUnavailable
 from tests.contracts.ratelimit import *  # noqa: F403
 
 pytestmark = pytest.mark.integration
@@ -105,3 +106,26 @@ async def test_a_nonsense_bucket_is_refused_before_touching_redis(
 
     with pytest.raises(ValueError):
         await limiter.try_acquire("k", 0, 1.0)
+
+
+async def test_a_redis_that_stops_answering_is_unavailable_not_a_hung_call() -> None:
+    """The client has no socket timeout of its own (as the container builds it): the
+    limiter's own bound ends the call."""
+    silent: list[asyncio.StreamWriter] = []
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        silent.append(writer)  # reads nothing, answers nothing, keeps the connection open
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = aioredis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=2)
+    try:
+        limiter = RedisRateLimiter(client, prefix="brx:test:silent:", timeout=0.2)
+        with pytest.raises(DependencyUnavailable):
+            await limiter.try_acquire("k", 5, 1.0)
+    finally:
+        await client.aclose()
+        for writer in silent:
+            writer.close()
+        server.close()
+        await server.wait_closed()
