@@ -5,6 +5,7 @@ bounded wait for those dependencies at start. Filled by `brx_app.container`."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,6 +16,7 @@ from brx_app.failures import StartupError
 from brx_domain.retry import backoff
 
 SAMPLE_TIMEOUT = 2.0
+GC_YOUNG_THRESHOLD = 10_000  # objects allocated (net) between young collections; Python's: 700
 log = logging.getLogger("brx.runtime")
 T = TypeVar("T")
 
@@ -98,3 +100,22 @@ async def retry_until(
             if not transient(exc) or time.monotonic() + delay > deadline:
                 raise
         await asyncio.sleep(delay)
+
+
+def settle_heap() -> None:
+    """Tune the cyclic garbage collector for a server process whose app is built (the API's
+    entry points call it once, before serving; docs/benchmarks.md, 2026-12-02 hot paths).
+
+    The app, its container, the OpenAPI document and every imported module (about 135,000
+    objects) live as long as the process, yet each full collection walked them all again:
+    `gc.freeze` leaves them out (the standard library's advice for long-lived servers). And
+    the youngest generation was collected whenever 700 more objects were alive than at the
+    last collection, which a 100-item inventory page passes in the middle of building itself,
+    several times a page, though reference counting frees what it built once answered: at
+    GC_YOUNG_THRESHOLD a steady load triggers no collection at all. The collector's CPU per
+    page went from about 235 us to 75 with the freeze, to none with the threshold. Cyclic
+    garbage is still collected, only less often; what is frozen is freed as usual when its
+    last reference goes."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD)

@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from brx_app.container import build_container
     from brx_app.http import create_app
+    from brx_app.runtime import settle_heap
     from brx_app.shutdown import DrainingServer
 
     container = build_container(config)
@@ -60,5 +61,6 @@ def run(args: argparse.Namespace) -> int:
         drain_seconds=args.drain_seconds,
         on_drain=container.runtime().stop_accepting,
     )
+    settle_heap()
     server.run()
     return 0
