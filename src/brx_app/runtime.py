@@ -1,6 +1,7 @@
 """What a process holds open and how it is looked after: the pools and clients to close, the
 health checks of its dependencies, the samplers that refresh gauges before a scrape, and the
-bounded wait for those dependencies at start. Filled by `brx_app.container`."""
+bounded wait for those dependencies at start. Filled by `brx_app.container`. Also the API
+process's garbage-collector tuning once its app is built (`settle_heap`)."""
 
 from __future__ import annotations
 
