@@ -140,6 +140,27 @@ async def test_pages_of_a_sorted_filter_follow_the_domain_order_without_gaps(
     assert total == len(expected) == 6
 
 
+@pytest.mark.parametrize("sort", list(InventorySort))
+async def test_a_filter_without_a_name_search_keeps_each_sort_order_and_its_unnamed_items(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID, sort: InventorySort
+) -> None:
+    stored = await _shelf(uow_factory, fresh_user)
+    query = InventoryQuery(language="it", sort=sort)  # one of its three matches has no name
+    expected = sorted(
+        (item for item in stored if query.matches(item)),
+        key=query.sort_key,
+        reverse=sort.descending,
+    )
+
+    async with uow_factory() as uow:
+        first, total = await uow.items.list(fresh_user, 2, 0, query)
+        rest, _ = await uow.items.list(fresh_user, 2, 2, query)
+        beyond, beyond_total = await uow.items.list(fresh_user, 2, 9, query)
+
+    assert [item.id for item in first + rest] == [item.id for item in expected]
+    assert (total, beyond, beyond_total) == (3, [], 3)
+
+
 async def test_filters_never_show_another_users_items(
     uow_factory: UnitOfWorkFactory, fresh_user: UUID, other_user: UUID
 ) -> None:
