@@ -88,6 +88,7 @@ class InventoryRepository(Protocol):
         now: datetime,
         dry_run: bool = False,
         hold_since: datetime | None = None,
+        all_new: bool = False,
     ) -> UpsertCounts:
         """Set-based import of one chunk keyed by (user, blueprint, external id).
 
@@ -96,6 +97,9 @@ class InventoryRepository(Protocol):
         With `hold_since`, existing items `brx_domain.holds` holds since then keep their
         quantity (their other fields are imported), counted in `held`; the rule is evaluated
         after the chunk's existing rows are locked, so no local change slips in between.
+        `all_new` is a hint, never a promise: the caller expects none of the keys to be stored
+        (a first load), so the store may try a quicker write of new rows first; the result is
+        the same as without it, also when a key was stored meanwhile.
         """
         ...
 

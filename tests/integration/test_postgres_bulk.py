@@ -3,6 +3,7 @@ for every quantity change, dry runs that write nothing, and set-based removal.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import replace
@@ -309,3 +310,96 @@ async def test_holds_are_evaluated_only_over_the_rows_a_chunk_locked(
 
     assert (first.created, holds_on_first_load) == (6, 0)
     assert (again.updated, sum("WITH pushes" in s for s in statements)) == (6, 1)
+
+
+def upserts_seen(engine: AsyncEngine) -> tuple[list[str], Any]:
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    return statements, seen
+
+
+def general_writes(statements: list[str]) -> int:
+    """How many chunks went the general way (its first statement after the stage: the probe
+    pass that marks new and changed rows)."""
+    return sum("SET item_id = p.id" in s for s in statements)
+
+
+async def test_an_all_new_chunk_is_inserted_without_the_upsert_with_the_same_ledger(
+    uow_factory: PostgresUnitOfWorkFactory, engine: AsyncEngine, postgres_url: str
+) -> None:
+    """No lock probe and no INSERT ... ON CONFLICT: the ledger's rows those of the general
+    path."""
+    user_id, other = uuid.uuid4(), uuid.uuid4()
+    chunk = [*products(5), *products(2, start=90, quantity=0)]
+    statements, seen = upserts_seen(engine)
+    try:
+        async with uow_factory() as uow:
+            counts = await uow.items.upsert_products(
+                user_id, chunk, operation_id="op-new", now=NOW, all_new=True
+            )
+            await uow.commit()
+        copied = general_writes(statements)
+        await upsert(uow_factory, other, chunk, operation_id="op-plain")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+
+    assert (counts, copied, general_writes(statements)) == (UpsertCounts(created=7), 0, 1)
+    assert await ledger_of(postgres_url, "op-new") == await ledger_of(postgres_url, "op-plain")
+    assert await ledger_of(postgres_url, "op-new") == [(3, 3)] * 5
+
+
+async def test_an_all_new_chunk_racing_a_writer_of_one_of_its_keys_gives_way(
+    uow_factory: PostgresUnitOfWorkFactory, engine: AsyncEngine, postgres_url: str
+) -> None:
+    """A shop create of one of the chunk's keys, not yet committed when the quick INSERT
+    reaches it: the INSERT waits for it, the unique violation rolls the quick write back to its
+    savepoint, and the general path updates that row and creates the others."""
+    user_id = uuid.uuid4()
+    chunk = products(6)
+    racer = await asyncpg.connect(postgres_url)
+    statements, seen = upserts_seen(engine)
+    try:
+        writing = racer.transaction()
+        await writing.start()
+        await racer.execute(
+            "INSERT INTO user_inventory_items (user_id, blueprint_id, external_stock_id,"
+            " quantity, price_cents) VALUES ($1, $2, $3, 1, 5)",
+            user_id, chunk[3].blueprint_id, chunk[3].external_stock_id,
+        )  # fmt: skip
+
+        async def import_chunk() -> UpsertCounts:
+            async with uow_factory() as uow:
+                counts = await uow.items.upsert_products(
+                    user_id, chunk, operation_id="op-race", now=NOW, all_new=True
+                )
+                await uow.commit()
+            return counts
+
+        importing = asyncio.create_task(import_chunk())
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event = 'transactionid'"
+        )
+        watcher = await asyncpg.connect(postgres_url)  # outside a transaction: fresh figures
+        try:
+            while not await watcher.fetchval(waiting):
+                assert not importing.done()
+                await asyncio.sleep(0.01)
+        finally:
+            await watcher.close()
+        await writing.commit()
+        counts = await importing
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+        await racer.close()
+
+    async with uow_factory() as uow:
+        raced = await uow.items.get_by_external_id(user_id, chunk[3].external_stock_id)
+        total = await uow.items.count(user_id)
+    assert (counts, general_writes(statements)) == (UpsertCounts(created=5, updated=1), 1)
+    assert raced is not None and (raced.quantity, raced.price_cents, total) == (3, 103, 6)
+    assert sorted(await ledger_of(postgres_url, "op-race")) == [(2, 3)] + [(3, 3)] * 5

@@ -83,6 +83,38 @@ async def test_the_total_follows_imports_resyncs_deletes_and_the_erasure(
     assert await totals(uow_factory, postgres_url, other) == (1, 1, 1, 1)
 
 
+async def test_a_first_load_inserted_as_new_rows_keeps_the_total_exact(
+    uow_factory: PostgresUnitOfWorkFactory, postgres_url: str
+) -> None:
+    """`all_new` chunks go into the items by a plain INSERT (no ON CONFLICT): one refused (a
+    key stored meanwhile) and written again by the general path counts nothing twice, and one
+    rolled back counts nothing."""
+    user = uuid.uuid4()
+    async with uow_factory() as uow:
+        await uow.items.upsert_products(
+            user, [product(n) for n in range(1, 301)], operation_id="op-1", now=at(0),
+            all_new=True,
+        )  # fmt: skip
+        await uow.commit()
+    assert await totals(uow_factory, postgres_url, user) == (300, 300, 300, 300)
+
+    async with uow_factory() as uow:
+        await uow.items.upsert_products(
+            user, [product(n) for n in range(301, 351)], operation_id="op-2", now=at(5),
+            all_new=True,
+        )  # fmt: skip
+        await uow.rollback()
+    assert await totals(uow_factory, postgres_url, user) == (300, 300, 300, 300)
+
+    async with uow_factory() as uow:  # 300 is stored: refused, then the general path
+        await uow.items.upsert_products(
+            user, [product(n) for n in range(300, 351)], operation_id="op-3", now=at(10),
+            all_new=True,
+        )  # fmt: skip
+        await uow.commit()
+    assert await totals(uow_factory, postgres_url, user) == (350, 350, 350, 350)
+
+
 async def test_a_rolled_back_import_changes_no_total(
     uow_factory: PostgresUnitOfWorkFactory, postgres_url: str
 ) -> None:

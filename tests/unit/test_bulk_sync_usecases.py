@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+from brx_adapters.memory.inventory import MemoryInventoryRepository
 from brx_adapters.memory.records import MemoryOperationRepository
 from brx_app.http.present import task_state
 from brx_domain.errors import MarketplaceUnauthorized, NotFound, SyncInProgress
@@ -16,6 +19,7 @@ from brx_domain.sync import (
     SyncProgress,
     SyncStatus,
 )
+from brx_domain.usecases.importer import Importer, ImportOptions
 from brx_domain.usecases.sync import (
     fail_bulk_sync,
     get_status,
@@ -179,3 +183,57 @@ async def test_a_first_load_compares_nothing_for_removal(world: World) -> None:
 
     progress = (await latest_bulk_sync(world.ports, world.user_id)).progress
     assert (progress.created, progress.checked, progress.deleted) == (20, 0, 0)
+
+
+def record_hints(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The `all_new` hint of every chunk the importer writes."""
+    hints: list[bool] = []
+    upsert = MemoryInventoryRepository.upsert_products
+
+    async def recording(self: MemoryInventoryRepository, *args: Any, **kw: Any) -> Any:
+        hints.append(kw.get("all_new", False))
+        return await upsert(self, *args, **kw)
+
+    monkeypatch.setattr(MemoryInventoryRepository, "upsert_products", recording)
+    return hints
+
+
+async def test_a_first_loads_chunks_are_hinted_new_a_resyncs_are_not(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hints = record_hints(monkeypatch)
+    await start_bulk_sync(world.ports, world.user_id)
+    await world.run_jobs()
+    first = list(hints)
+    await start_bulk_sync(world.ports, world.user_id)
+    await world.run_jobs()
+
+    assert (first, hints[3:]) == ([True] * 3, [False] * 3)
+
+
+class ListedExport:
+    def __init__(self, products: list[RemoteProduct]) -> None:
+        self.products, self.expected_total = products, len(products)
+
+    async def __aiter__(self) -> AsyncIterator[RemoteProduct]:
+        for product in self.products:
+            yield product
+
+
+async def test_a_first_load_chunk_with_a_product_an_earlier_chunk_had_is_not_hinted_new(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export lists product 3 again in the second chunk (of 7): that chunk may update."""
+    products = [RemoteProduct(n, 1, n, 10) for n in range(1, 21)]
+    products[9] = RemoteProduct(3, 1, 30, 10)
+    hints = record_hints(monkeypatch)
+    operation = await start_bulk_sync(world.ports, world.user_id)
+    importer = Importer(
+        world.ports, operation, ImportOptions(), ListedExport(products),
+        export_started=world.clock.now(),
+    )  # fmt: skip
+    progress = await importer.run()
+
+    assert hints == [True, False, True]
+    assert (progress.created, progress.updated, len(world.items())) == (19, 1, 19)
+    assert {i.external_stock_id: i.quantity for i in world.items()}["3"] == 30

@@ -144,6 +144,7 @@ class MemoryInventoryRepository:
         now: datetime,
         dry_run: bool = False,
         hold_since: datetime | None = None,
+        all_new: bool = False,  # a speed hint: memory has one way to write, the results agree
     ) -> UpsertCounts:
         latest = {(p.blueprint_id, p.external_stock_id): p for p in products}  # last copy wins
         keys: dict[ItemKey, int] = self._j.read("item_keys")

@@ -31,6 +31,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from brx_adapters.postgres import first_load
 from brx_adapters.postgres.engine import json_text
 from brx_domain.sync import NAME_FIELDS, RemoteProduct, UpsertCounts
 
@@ -283,13 +284,18 @@ async def upsert_products(
     now: datetime,
     dry_run: bool = False,
     hold_since: datetime | None = None,
+    all_new: bool = False,
 ) -> UpsertCounts:
     """Import one chunk; a product listed twice in it counts (and is stored) once. With
-    `hold_since`, items `brx_domain.holds` holds keep their quantity (counted in `held`)."""
+    `hold_since`, items `brx_domain.holds` holds keep their quantity (counted in `held`).
+    With `all_new`, first a plain INSERT of new rows (`first_load`); if refused, as ever."""
     if not products:
         return UpsertCounts()
     records = products.records if isinstance(products, StagedProducts) else stage_records(products)
     await copy_to_stage(conn, records)
+    quick = all_new and not dry_run
+    if quick and await first_load.insert_new(conn, user_id, operation_id=operation_id, now=now):
+        return UpsertCounts(created=len(records))
     marked = [row[0] for row in await conn.execute(_MARK, {"user_id": user_id})]
     locked = marked  # a dry run locks nothing: its holds and counts go over the marked rows
     if marked and not dry_run:

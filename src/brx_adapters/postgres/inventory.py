@@ -156,10 +156,11 @@ class PostgresInventoryRepository:
         now: datetime,
         dry_run: bool = False,
         hold_since: datetime | None = None,
+        all_new: bool = False,
     ) -> UpsertCounts:
         return await bulk.upsert_products(
             self._conn, user_id, products, operation_id=operation_id, now=now, dry_run=dry_run,
-            hold_since=hold_since,
+            hold_since=hold_since, all_new=all_new,
         )  # fmt: skip
 
     async def listed_page(

@@ -53,6 +53,15 @@ async def ensure_latest_bulk_sync(ports: Ports, operation: SyncOperation) -> Non
         raise SyncInProgress(f"bulk sync {operation.operation_id} was replaced by a newer one")
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A chunk ready to be written (`Importer._prepare`)."""
+
+    staged: Sequence[RemoteProduct]
+    skipped: int
+    all_new: bool
+
+
 class Importer:
     def __init__(
         self,
@@ -68,11 +77,13 @@ class Importer:
         self.held = 0
         self.progress = SyncProgress()
         self.seen: set[str] = set()
+        self.first_load = False  # the user had no listed item when this run started
         self.skipped_examples: list[int] = []
 
     async def run(self) -> SyncProgress:
         size = self.ports.settings.chunk_size
         had_listed = bool(await self._listed_page(None, 1))
+        self.first_load = not had_listed
         writing: asyncio.Task[None] | None = None
         chunk: list[RemoteProduct] = []
         try:
@@ -88,7 +99,7 @@ class Importer:
                 writing.cancel()
                 await asyncio.gather(writing, return_exceptions=True)
         if chunk or self.progress.processed_chunks == 0:
-            await self._write(*await self._prepare(chunk))
+            await self._write(await self._prepare(chunk))
         deleted = await self._remove_vanished() if had_listed else 0  # else none can vanish
         self.progress = self.progress.finished(deleted=deleted, chunk_size=size)
         await self._refresh_statistics()
@@ -101,26 +112,30 @@ class Importer:
         """Filter the chunk through the catalogue and encode it while the previous one is
         still being written (both off the chain of writes), then start writing it once that
         one is done."""
-        staged, skipped = await self._prepare(chunk)
+        prepared = await self._prepare(chunk)
         if previous is not None:
             await previous
-        return asyncio.create_task(self._write(staged, skipped))
+        return asyncio.create_task(self._write(prepared))
 
-    async def _prepare(self, chunk: list[RemoteProduct]) -> tuple[Sequence[RemoteProduct], int]:
-        """What of the chunk the catalogue knows, encoded for the write; and how many it
-        skipped. A skipped product still exists on CardTrader: its local copy, if any, is
-        kept (it counts as seen)."""
+    async def _prepare(self, chunk: list[RemoteProduct]) -> Prepared:
+        """What of the chunk the catalogue knows, encoded for the write; how many it
+        skipped; whether its keys are new (`all_new`: a first load's chunk whose CardTrader ids
+        no earlier chunk had). A skipped product still exists on CardTrader: its local copy, if
+        any, is kept (it counts as seen)."""
         known = await self.ports.catalogue.known({p.blueprint_id for p in chunk})
         kept = [p for p in chunk if p.blueprint_id in known]
         skipped = len(chunk) - len(kept)
         room = self.ports.settings.skipped_examples - len(self.skipped_examples)
         if skipped and room > 0:
             self.skipped_examples += [p.id for p in chunk if p.blueprint_id not in known][:room]
-        self.seen.update(p.external_stock_id for p in chunk)
-        return (self.ports.uow.prepare_import(kept) if kept else kept), skipped
+        ids = {p.external_stock_id for p in chunk}
+        all_new = self.first_load and self.seen.isdisjoint(ids)
+        self.seen |= ids
+        return Prepared(self.ports.uow.prepare_import(kept) if kept else kept, skipped, all_new)
 
-    async def _write(self, staged: Sequence[RemoteProduct], skipped: int) -> None:
-        counts = await self._upsert(staged) if staged else UpsertCounts()
+    async def _write(self, prepared: Prepared) -> None:
+        staged, skipped = prepared.staged, prepared.skipped
+        counts = await self._upsert(staged, prepared.all_new) if staged else UpsertCounts()
         self.progress = self.progress.plus(
             counts,
             skipped=skipped,
@@ -129,7 +144,7 @@ class Importer:
         )
         await self._save_progress()
 
-    async def _upsert(self, kept: Sequence[RemoteProduct]) -> UpsertCounts:
+    async def _upsert(self, kept: Sequence[RemoteProduct], all_new: bool) -> UpsertCounts:
         async with self.ports.uow() as uow:
             counts = await uow.items.upsert_products(
                 self.operation.user_id,
@@ -138,6 +153,7 @@ class Importer:
                 now=self.ports.clock.now(),
                 dry_run=self.options.dry_run,
                 hold_since=self.hold_since,
+                all_new=all_new,
             )
             await uow.commit()
         self.held += counts.held
