@@ -30,6 +30,14 @@ from tests.integration.tcp_proxy import TcpProxy
 pytestmark = pytest.mark.integration
 
 
+async def test_the_service_connections_never_jit_compile(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        settings = (await conn.exec_driver_sql("SELECT current_setting('jit')")).scalar_one()
+        name = (await conn.exec_driver_sql("SELECT current_setting('application_name')")).one()
+
+    assert settings == "off" and name[0] == "brx-sync"
+
+
 async def test_a_page_past_the_end_is_empty_and_still_counts_the_total(
     uow_factory: PostgresUnitOfWorkFactory,
 ) -> None:
