@@ -166,7 +166,7 @@ class SyncOperation:
         return replace(self, status=status, completed_at=at, metadata={**self.metadata, **extra})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemoteProduct:
     """A CardTrader product as the inventory needs it (from the export or a write's answer)."""
 
