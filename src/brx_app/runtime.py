@@ -17,7 +17,7 @@ from brx_app.failures import StartupError
 from brx_domain.retry import backoff
 
 SAMPLE_TIMEOUT = 2.0
-GC_YOUNG_THRESHOLD = 10_000  # objects allocated (net) between young collections; Python's: 700
+GC_YOUNG_THRESHOLD = 50_000  # objects allocated (net) between young collections; Python's: 700
 log = logging.getLogger("brx.runtime")
 T = TypeVar("T")
 
@@ -105,7 +105,8 @@ async def retry_until(
 
 def settle_heap() -> None:
     """Tune the cyclic garbage collector for a server process whose app is built (the API's
-    entry points call it once, before serving; docs/benchmarks.md, 2026-12-02 hot paths).
+    entry points and the worker call it once, before serving; docs/benchmarks.md, 2026-12-02
+    hot paths and importer CPU).
 
     The app, its container, the OpenAPI document and every imported module (about 135,000
     objects) live as long as the process, yet each full collection walked them all again:
@@ -114,7 +115,11 @@ def settle_heap() -> None:
     last collection, which a 100-item inventory page passes in the middle of building itself,
     several times a page, though reference counting frees what it built once answered: at
     GC_YOUNG_THRESHOLD a steady load triggers no collection at all. The collector's CPU per
-    page went from about 235 us to 75 with the freeze, to none with the threshold. Cyclic
+    page went from about 235 us to 75 with the freeze, to none with the threshold (10,000
+    was enough there). A worker's import keeps two chunks of products alive, and at Python's
+    700 its full collections walked them again and again, finding nothing to free (about 1 s
+    of a 100k first load's 5-6 s of CPU; 4.1-4.4 s at 50,000, 3.7-4.3 s with no collector at
+    all). Cyclic
     garbage is still collected, only less often; what is frozen is freed as usual when its
     last reference goes."""
     gc.collect()

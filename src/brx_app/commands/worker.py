@@ -50,6 +50,7 @@ async def _main(config: AppConfig, queues: list[Priority], *, burst: bool) -> No
     from arq.connections import RedisSettings
 
     from brx_app.container import build_container
+    from brx_app.runtime import settle_heap
     from brx_app.worker import Lifecycle, build_workers
     from brx_app.worker_run import serve
 
@@ -73,6 +74,7 @@ async def _main(config: AppConfig, queues: list[Priority], *, burst: bool) -> No
     workers = build_workers(
         lifecycle, queues, redis_settings=RedisSettings.from_dsn(config.redis_url), burst=burst
     )
+    settle_heap()
     try:
         await serve(workers, lifecycle, burst=burst)
     finally:
