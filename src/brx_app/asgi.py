@@ -14,4 +14,4 @@ configure_logging(
     logging.DEBUG if _config.debug else logging.INFO, development=_config.is_development
 )
 app = create_app(build_container(_config))
-settle_heap()
+settle_heap("api")

@@ -11,13 +11,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from brx_app.failures import StartupError
 from brx_domain.retry import backoff
 
 SAMPLE_TIMEOUT = 2.0
-GC_YOUNG_THRESHOLD = 50_000  # objects allocated (net) between young collections; Python's: 700
+# objects allocated (net) between young collections (Python's: 700), as measured for each
+GC_YOUNG_THRESHOLD = {"api": 10_000, "worker": 50_000}
 log = logging.getLogger("brx.runtime")
 T = TypeVar("T")
 
@@ -103,7 +104,7 @@ async def retry_until(
         await asyncio.sleep(delay)
 
 
-def settle_heap() -> None:
+def settle_heap(process: Literal["api", "worker"]) -> None:
     """Tune the cyclic garbage collector for a server process whose app is built (the API's
     entry points and the worker call it once, before serving; docs/benchmarks.md, 2026-12-02
     hot paths and importer CPU).
@@ -114,14 +115,14 @@ def settle_heap() -> None:
     the youngest generation was collected whenever 700 more objects were alive than at the
     last collection, which a 100-item inventory page passes in the middle of building itself,
     several times a page, though reference counting frees what it built once answered: at
-    GC_YOUNG_THRESHOLD a steady load triggers no collection at all. The collector's CPU per
-    page went from about 235 us to 75 with the freeze, to none with the threshold (10,000
-    was enough there). A worker's import keeps two chunks of products alive, and at Python's
-    700 its full collections walked them again and again, finding nothing to free (about 1 s
-    of a 100k first load's 5-6 s of CPU; 4.1-4.4 s at 50,000, 3.7-4.3 s with no collector at
-    all). Cyclic
-    garbage is still collected, only less often; what is frozen is freed as usual when its
+    10,000 (`GC_YOUNG_THRESHOLD["api"]`) a steady load triggers no collection at all; the
+    collector's CPU per page went from about 235 us to 75 with the freeze, to none with the
+    threshold. A worker's import keeps two chunks of products alive, and at Python's 700 its
+    full collections walked them again and again, finding nothing to free: about 1 s of a 100k
+    first load's 5-6 s of CPU; 4.1-4.4 s in all at 50,000 (`["worker"]`), 3.7-4.3 s with no
+    collector. Each figure is the one measured for that process. Cyclic garbage is still
+    collected, only less often; what is frozen is freed as usual when its
     last reference goes."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD)
+    gc.set_threshold(GC_YOUNG_THRESHOLD[process])

@@ -61,6 +61,6 @@ def run(args: argparse.Namespace) -> int:
         drain_seconds=args.drain_seconds,
         on_drain=container.runtime().stop_accepting,
     )
-    settle_heap()
+    settle_heap("api")
     server.run()
     return 0

@@ -74,7 +74,7 @@ async def _main(config: AppConfig, queues: list[Priority], *, burst: bool) -> No
     workers = build_workers(
         lifecycle, queues, redis_settings=RedisSettings.from_dsn(config.redis_url), burst=burst
     )
-    settle_heap()
+    settle_heap("worker")
     try:
         await serve(workers, lifecycle, burst=burst)
     finally:
