@@ -137,14 +137,7 @@ _UPSERT = text(
           AND t.id = s.item_id AND {_changed("t", "s")}
         RETURNING t.id, t.quantity, t.quantity - o.quantity AS delta
     ),
-    inserted AS (
-        INSERT INTO user_inventory_items (
-            user_id, blueprint_id, external_stock_id, quantity, price_cents, properties,
-            description, user_data_field, graded, card_name, expansion_name, created_at,
-            updated_at)
-        SELECT :user_id, blueprint_id, external_stock_id, quantity, price_cents, properties,
-               description, user_data_field, graded, card_name, expansion_name, :now, :now
-        FROM {STAGE} WHERE is_new
+    inserted AS ({first_load.INSERT_STAGED} WHERE is_new
         ON CONFLICT (user_id, blueprint_id, external_stock_id) DO NOTHING
         RETURNING id, quantity
     ),

@@ -35,23 +35,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from brx_adapters.postgres.errors import sqlstate
 
-_INSERT_NEW = text(
-    """
-    WITH new AS (
+# The staged rows as new items, created and updated `:now` (this path's and the general
+# upsert's, which adds its own WHERE and ON CONFLICT).
+INSERT_STAGED = """
         INSERT INTO user_inventory_items (
             user_id, blueprint_id, external_stock_id, quantity, price_cents, properties,
             description, user_data_field, graded, card_name, expansion_name, created_at,
             updated_at)
         SELECT :user_id, blueprint_id, external_stock_id, quantity, price_cents, properties,
                description, user_data_field, graded, card_name, expansion_name, :now, :now
-        FROM brx_sync_stage  -- bulk.STAGE (bulk imports this module)
+        FROM brx_sync_stage"""  # bulk.STAGE (bulk imports this module)
+
+_INSERT_NEW = text(
+    f"""
+    WITH new AS ({INSERT_STAGED}
         RETURNING id, quantity
     )
     INSERT INTO stock_ledger (
         user_id, item_id, delta, reason, operation_id, quantity_after, created_at)
     SELECT :user_id, id, quantity, 'sync', :operation_id, quantity, :now
     FROM new WHERE quantity <> 0
-    """
+    """  # noqa: S608 (module constants only; values are bound parameters)
 )
 # What makes the quick write give way to the general path: the rows (or a concurrent writer of
 # the same keys) refused them (integrity 23, data 22, deadlock); never a lost connection.
