@@ -10,7 +10,7 @@ port-level errors of `brx_domain.errors`, never their driver's.
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -376,8 +376,15 @@ class Marketplace(Protocol):
 
     async def info(self) -> MarketplaceInfo: ...
 
-    async def export_products(self, *, blueprint_id: int | None = None) -> ProductExport:
-        """Every product of the seller (or of one blueprint), without two copies in memory."""
+    async def export_products(
+        self,
+        *,
+        blueprint_id: int | None = None,
+        on_download: Callable[[int], Awaitable[None]] | None = None,
+    ) -> ProductExport:
+        """Every product of the seller (or of one blueprint), without two copies in memory.
+        While the answer downloads (before the first product), `on_download` is awaited with
+        the bytes received so far about once a second, and once with all of them at the end."""
         ...
 
     async def create_product(self, draft: ProductDraft) -> RemoteProduct: ...

@@ -90,6 +90,7 @@ class SyncProgress:
     failed: int = 0
     progress_percent: int = 0
     checked: int = 0  # local items compared with the whole export for removal (the last phase)
+    downloaded_bytes: int = 0  # of the export, while it downloads (the first phase)
 
     def merged(self, newer: SyncProgress) -> SyncProgress:
         values = {

@@ -67,6 +67,25 @@ async def test_export_expected_total_is_exact_once_read(
     assert export.expected_total == len(products) == 1
 
 
+async def test_an_export_reports_its_download_before_its_products(
+    marketplace: Marketplace, free_blueprint_id: int
+) -> None:
+    await marketplace.create_product(_draft(free_blueprint_id))
+    reported: list[int] = []
+
+    async def downloaded(size: int) -> None:
+        reported.append(size)
+
+    export = await marketplace.export_products(
+        blueprint_id=free_blueprint_id, on_download=downloaded
+    )
+    before_reading = list(reported)
+    products = [p async for p in export]
+
+    assert len(products) == 1
+    assert before_reading == reported and reported == sorted(reported) and reported[-1] > 0
+
+
 async def test_creating_an_identical_product_increments_it(
     marketplace: Marketplace, free_blueprint_id: int
 ) -> None:

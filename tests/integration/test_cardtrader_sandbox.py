@@ -13,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from brx_adapters.cardtrader import CardTraderGateway, CardTraderMarketplace, RetryPolicy
+from brx_adapters.cardtrader import export as export_module
 from brx_adapters.cardtrader.policy import OVERALL
 from brx_adapters.redis import RedisRateLimiter
 from brx_domain.errors import MarketplaceOutcomeUnknown
@@ -205,6 +206,26 @@ async def test_a_large_export_is_streamed_to_its_exact_total(
     ids = {p.id async for p in export}
 
     assert len(ids) == export.expected_total == 5000
+
+
+async def test_a_download_reports_its_bytes_as_they_come_and_all_of_them_at_the_end(
+    sandbox_factory: Any, clients: Callable[[Any], Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_module, "DOWNLOAD_REPORT_SECONDS", 0.0)  # every piece received
+    sandbox = sandbox_factory(products=5000, tokens=["download-token"], seed=11)
+    market = clients(sandbox).market()
+    reported: list[int] = []
+
+    async def downloaded(size: int) -> None:
+        reported.append(size)
+
+    export = await market.export_products(on_download=downloaded)
+    async with httpx.AsyncClient() as http:
+        url, headers = f"{sandbox.base_url}/products/export", sandbox.headers("download-token")
+        body = (await http.get(url, headers=headers)).content
+
+    assert len(reported) > 2 and reported == sorted(reported)
+    assert reported[-1] == export.size == len(body)
 
 
 async def test_rate_limit_keys_in_redis_never_contain_the_token(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from brx_adapters.memory.inventory import MemoryInventoryRepository
+from brx_adapters.memory.marketplace import EXPORT_BYTES_PER_PRODUCT
 from brx_adapters.memory.records import MemoryOperationRepository
 from brx_app.http.present import task_state
 from brx_domain.errors import MarketplaceUnauthorized, NotFound, SyncInProgress
@@ -175,6 +176,32 @@ async def test_no_phase_goes_more_than_a_chunk_of_work_without_moving_the_saved_
     final = saved[-1]
     assert (final.processed, final.checked, final.deleted, len(world.items())) == (20, 30, 10, 20)
     assert sum(1 for a, b in itertools.pairwise(saved) if b.checked > a.checked) == 5  # 30 / 7
+
+
+async def test_the_download_moves_progress_before_the_first_chunk_and_stays_counted(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved: list[SyncProgress] = []
+    save = MemoryOperationRepository.save
+
+    async def recording(self: MemoryOperationRepository, operation: SyncOperation) -> None:
+        saved.append(operation.progress)
+        await save(self, operation)
+
+    monkeypatch.setattr(MemoryOperationRepository, "save", recording)
+
+    await start_bulk_sync(world.ports, world.user_id)
+    await world.run_jobs()
+
+    downloaded = EXPORT_BYTES_PER_PRODUCT * 20
+    first = next(p for p in saved if p.downloaded_bytes)
+    assert (first.downloaded_bytes, first.processed) == (downloaded, 0)
+    final = (await latest_bulk_sync(world.ports, world.user_id)).progress
+    assert (final.downloaded_bytes, final.processed, final.progress_percent) == (
+        downloaded,
+        20,
+        100,
+    )
 
 
 async def test_a_first_load_compares_nothing_for_removal(world: World) -> None:

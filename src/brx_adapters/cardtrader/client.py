@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -44,9 +44,16 @@ class CardTraderMarketplace:
             user_id=int(user_id) if user_id is not None else None,
         )
 
-    async def export_products(self, *, blueprint_id: int | None = None) -> StreamedExport:
+    async def export_products(
+        self,
+        *,
+        blueprint_id: int | None = None,
+        on_download: Callable[[int], Awaitable[None]] | None = None,
+    ) -> StreamedExport:
         params = {} if blueprint_id is None else {"blueprint_id": blueprint_id}
-        return await download_export(self._channel, params, self._export_timeout)
+        return await download_export(
+            self._channel, params, self._export_timeout, on_download=on_download
+        )
 
     async def update_product(self, product_id: int, draft: ProductDraft) -> RemoteProduct:
         path = f"/products/{product_id}"

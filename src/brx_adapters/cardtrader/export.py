@@ -11,7 +11,8 @@ import asyncio
 import codecs
 import json
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import IO, Any
 
 import httpx
@@ -22,6 +23,7 @@ from brx_adapters.cardtrader.transport import Channel
 from brx_domain.sync import RemoteProduct
 
 SPOOL_IN_MEMORY = 16 * 1024 * 1024
+DOWNLOAD_REPORT_SECONDS = 1.0  # how often a download in progress is reported (`on_download`)
 READ_CHUNK = 1024 * 1024
 # Products converted between two chances for other tasks to run: the chunk being written
 # waits that long for each of its database round trips, so keep it short (~1 ms).
@@ -206,9 +208,15 @@ class StreamedExport:
 
 
 async def download_export(
-    channel: Channel, params: dict[str, int], http_timeout: httpx.Timeout
+    channel: Channel,
+    params: dict[str, int],
+    http_timeout: httpx.Timeout,
+    *,
+    on_download: Callable[[int], Awaitable[None]] | None = None,
 ) -> StreamedExport:
-    """GET /products/export, retried as a whole if the connection drops mid-body."""
+    """GET /products/export, retried as a whole if the connection drops mid-body; the bytes
+    received so far go to `on_download` every DOWNLOAD_REPORT_SECONDS and at the end (a
+    retried download starts again from 0: the caller keeps the largest)."""
     holder: list[StreamedExport] = []
 
     async def exchange() -> httpx.Response:
@@ -216,7 +224,7 @@ async def download_export(
         response = await channel.http.send(request, stream=True)
         try:
             if response.is_success:
-                holder[:] = [await _spool(response)]
+                holder[:] = [await _spool(response, on_download)]
             else:
                 await response.aread()
         finally:
@@ -230,14 +238,22 @@ async def download_export(
     return await channel.call("/products/export", "/products/export", exchange, parse)
 
 
-async def _spool(response: httpx.Response) -> StreamedExport:
+async def _spool(
+    response: httpx.Response, on_download: Callable[[int], Awaitable[None]] | None
+) -> StreamedExport:
     # Not a `with` block: the export owns the file and closes it once read.
     body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
     size = 0
+    reported = time.monotonic()
     try:
         async for chunk in response.aiter_bytes():
             body.write(chunk)
             size += len(chunk)
+            if on_download is not None and time.monotonic() - reported >= DOWNLOAD_REPORT_SECONDS:
+                await on_download(size)
+                reported = time.monotonic()
+        if on_download is not None:
+            await on_download(size)
     except BaseException:
         body.close()
         raise

@@ -103,6 +103,7 @@ DOCS: dict[tuple[str, str], Doc] = {
             "deleted": 0,
             "failed": 0,
             "checked": 0,
+            "downloaded_bytes": 149000000,
         },
     ),
     ("GET", f"{P}/task/{{task_id}}"): Doc(

@@ -99,6 +99,11 @@ class ProgressOut(BaseModel):
         description="Local items compared with the whole export for removal (the last phase, "
         "after every chunk is in): moves while the vanished ones are looked for."
     )
+    downloaded_bytes: int = Field(
+        0,
+        description="Bytes of CardTrader's export received (the first phase, before any "
+        "product is read): moves about once a second while it downloads.",
+    )
 
 
 class TaskOut(BaseModel):

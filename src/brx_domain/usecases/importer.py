@@ -71,11 +71,12 @@ class Importer:
         export: ProductExport,
         *,
         export_started: datetime,
+        downloaded_bytes: int = 0,
     ) -> None:
         self.ports, self.operation, self.options, self.export = ports, operation, options, export
         self.hold_since = hold_since(export_started)
         self.held = 0
-        self.progress = SyncProgress()
+        self.progress = SyncProgress(downloaded_bytes=downloaded_bytes)
         self.seen: set[str] = set()
         self.first_load = False  # the user had no listed item when this run started
         self.skipped_examples: list[int] = []
@@ -216,15 +217,19 @@ class Importer:
             await uow.commit()
 
     async def _save_progress(self) -> None:
-        """One unit of work per chunk: check this sync was not superseded, then save."""
-        operation = self.operation
-        async with self.ports.uow() as uow:
-            if operation.operation_type is OperationType.BULK_SYNC:
-                latest = await uow.operations.latest(operation.user_id, OperationType.BULK_SYNC)
-                if latest is not None and latest.operation_id != operation.operation_id:
-                    raise SyncInProgress(
-                        f"bulk sync {operation.operation_id} was replaced by a newer one"
-                    )
-            current = await uow.operations.get(operation.operation_id) or operation
-            await uow.operations.save(current.with_progress(self.progress))
-            await uow.commit()
+        await save_progress(self.ports, self.operation, self.progress)
+
+
+async def save_progress(ports: Ports, operation: SyncOperation, progress: SyncProgress) -> None:
+    """One unit of work per save: check this sync was not superseded, then merge the progress
+    into the stored one (no counter moves backwards)."""
+    async with ports.uow() as uow:
+        if operation.operation_type is OperationType.BULK_SYNC:
+            latest = await uow.operations.latest(operation.user_id, OperationType.BULK_SYNC)
+            if latest is not None and latest.operation_id != operation.operation_id:
+                raise SyncInProgress(
+                    f"bulk sync {operation.operation_id} was replaced by a newer one"
+                )
+        current = await uow.operations.get(operation.operation_id) or operation
+        await uow.operations.save(current.with_progress(progress))
+        await uow.commit()

@@ -14,6 +14,7 @@ from brx_domain.sync import (
     OperationStatus,
     OperationType,
     SyncOperation,
+    SyncProgress,
     SyncStatus,
     UserSyncSettings,
     sources_for,
@@ -26,7 +27,12 @@ from brx_domain.usecases.common import (
     new_operation,
     settings_of,
 )
-from brx_domain.usecases.importer import Importer, ImportOptions, ensure_latest_bulk_sync
+from brx_domain.usecases.importer import (
+    Importer,
+    ImportOptions,
+    ensure_latest_bulk_sync,
+    save_progress,
+)
 from brx_domain.usecases.operations import finish, marketplace_for, run_operation
 
 
@@ -149,8 +155,17 @@ async def _import(
     await ensure_latest_bulk_sync(ports, operation)
     market: Marketplace = await marketplace_for(ports, operation)
     started = ports.clock.now()  # before CardTrader's picture is taken: `brx_domain.holds`
-    export = await market.export_products(blueprint_id=options.blueprint_id)
-    importer = Importer(ports, operation, options, export, export_started=started)
+    received = 0
+
+    async def downloaded(size: int) -> None:  # the first phase moves progress too
+        nonlocal received
+        received = max(received, size)  # a download retried from its start never goes back
+        await save_progress(ports, operation, SyncProgress(downloaded_bytes=received))
+
+    export = await market.export_products(blueprint_id=options.blueprint_id, on_download=downloaded)
+    importer = Importer(
+        ports, operation, options, export, export_started=started, downloaded_bytes=received
+    )
     progress = await importer.run()
     return {
         "progress": progress.to_dict(),
