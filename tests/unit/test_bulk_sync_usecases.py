@@ -10,9 +10,14 @@ import pytest
 
 from brx_adapters.memory.inventory import MemoryInventoryRepository
 from brx_adapters.memory.marketplace import EXPORT_BYTES_PER_PRODUCT
-from brx_adapters.memory.records import MemoryOperationRepository
+from brx_adapters.memory.records import MemoryOperationRepository, MemorySettingsRepository
 from brx_app.http.present import task_state
-from brx_domain.errors import MarketplaceUnauthorized, NotFound, SyncInProgress
+from brx_domain.errors import (
+    DependencyUnavailable,
+    MarketplaceUnauthorized,
+    NotFound,
+    SyncInProgress,
+)
 from brx_domain.sync import (
     OperationStatus,
     RemoteProduct,
@@ -27,6 +32,7 @@ from brx_domain.usecases.sync import (
     get_task,
     latest_bulk_sync,
     request_reconciliation,
+    run_bulk_sync,
     start_bulk_sync,
 )
 from tests.unit.world import World
@@ -202,6 +208,25 @@ async def test_the_download_moves_progress_before_the_first_chunk_and_stays_coun
         20,
         100,
     )
+
+
+async def test_the_sync_ends_in_the_same_transaction_as_the_users_status(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody ever reads the sync completed while the user still shows `initial_sync`: if the
+    status cannot be written, the end is not written either (and the job is retried)."""
+
+    async def unavailable(*args: Any, **kwargs: Any) -> None:
+        raise DependencyUnavailable("the database went away")
+
+    operation = await start_bulk_sync(world.ports, world.user_id)
+    monkeypatch.setattr(MemorySettingsRepository, "compare_and_set_status", unavailable)
+
+    with pytest.raises(DependencyUnavailable):
+        await run_bulk_sync(world.ports, operation.operation_id)
+
+    assert world.operation(operation.operation_id).status is OperationStatus.PENDING
+    assert (await get_status(world.ports, world.user_id)).sync_status is SyncStatus.INITIAL_SYNC
 
 
 async def test_a_first_load_compares_nothing_for_removal(world: World) -> None:

@@ -13,11 +13,14 @@ from dataclasses import replace
 from typing import Any
 
 from brx_domain.errors import DomainError, NotFound
-from brx_domain.ports import Marketplace
+from brx_domain.ports import Marketplace, UnitOfWork
 from brx_domain.sync import OperationStatus, SyncOperation
 from brx_domain.usecases.common import Ports, connected_settings_of, error_text
 
 Body = Callable[[SyncOperation], Awaitable[Mapping[str, Any]]]
+# What else an operation's end changes, in the same transaction as the end itself (a bulk
+# sync's user status: nobody ever reads the sync completed while the user is still syncing).
+Settle = Callable[[UnitOfWork, SyncOperation], Awaitable[None]]
 
 
 async def begin(ports: Ports, operation_id: str) -> SyncOperation | None:
@@ -43,17 +46,26 @@ async def begin(ports: Ports, operation_id: str) -> SyncOperation | None:
 
 
 async def finish(
-    ports: Ports, operation: SyncOperation, status: OperationStatus, **extra: Any
+    ports: Ports,
+    operation: SyncOperation,
+    status: OperationStatus,
+    *,
+    settle: Settle | None = None,
+    **extra: Any,
 ) -> SyncOperation:
     async with ports.uow() as uow:
         current = await uow.operations.get(operation.operation_id) or operation
         done = current.finished(status, ports.clock.now(), **extra)
         await uow.operations.save(done)
+        if settle is not None:
+            await settle(uow, done)
         await uow.commit()
     return done
 
 
-async def run_operation(ports: Ports, operation_id: str, body: Body) -> SyncOperation | None:
+async def run_operation(
+    ports: Ports, operation_id: str, body: Body, *, settle: Settle | None = None
+) -> SyncOperation | None:
     operation = await begin(ports, operation_id)
     if operation is None:
         return None
@@ -63,8 +75,12 @@ async def run_operation(ports: Ports, operation_id: str, body: Body) -> SyncOper
         if exc.transient:
             await note_retry(ports, operation_id, exc)
             raise
-        return await finish(ports, operation, OperationStatus.FAILED, error=error_text(exc))
-    return await finish(ports, operation, OperationStatus.COMPLETED, result=dict(result))
+        return await finish(
+            ports, operation, OperationStatus.FAILED, settle=settle, error=error_text(exc)
+        )
+    return await finish(
+        ports, operation, OperationStatus.COMPLETED, settle=settle, result=dict(result)
+    )
 
 
 async def note_retry(ports: Ports, operation_id: str, exc: BaseException) -> None:

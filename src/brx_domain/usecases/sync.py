@@ -9,7 +9,7 @@ from uuid import UUID
 
 from brx_domain.errors import NotFound, SyncInProgress
 from brx_domain.jobs import BulkSync, Reconcile, args_of
-from brx_domain.ports import Marketplace
+from brx_domain.ports import Marketplace, UnitOfWork
 from brx_domain.sync import (
     OperationStatus,
     OperationType,
@@ -33,7 +33,7 @@ from brx_domain.usecases.importer import (
     ensure_latest_bulk_sync,
     save_progress,
 )
-from brx_domain.usecases.operations import finish, marketplace_for, run_operation
+from brx_domain.usecases.operations import Settle, finish, marketplace_for, run_operation
 
 
 async def start_bulk_sync(
@@ -93,14 +93,12 @@ async def request_reconciliation(
 async def run_bulk_sync(ports: Ports, operation_id: str) -> SyncOperation | None:
     """Import everything; the user ends `active`, or `error` with a readable `last_error`.
     Transient errors propagate for the worker to retry; the user stays `initial_sync`."""
-    result = await run_operation(
+    return await run_operation(
         ports,
         operation_id,
         lambda op: _import(ports, op, ImportOptions(force=args_of(op.metadata, BulkSync).force)),
+        settle=_settle_user(ports),
     )
-    if result is not None:
-        await _settle_user(ports, result)
-    return result
 
 
 async def fail_bulk_sync(ports: Ports, operation_id: str, exc: BaseException) -> None:
@@ -109,8 +107,9 @@ async def fail_bulk_sync(ports: Ports, operation_id: str, exc: BaseException) ->
         operation = await uow.operations.get(operation_id)
     if operation is None or operation.status is not OperationStatus.PENDING:
         return
-    done = await finish(ports, operation, OperationStatus.FAILED, error=error_text(exc))
-    await _settle_user(ports, done)
+    await finish(
+        ports, operation, OperationStatus.FAILED, settle=_settle_user(ports), error=error_text(exc)
+    )
 
 
 async def run_reconciliation(ports: Ports, operation_id: str) -> SyncOperation | None:
@@ -121,11 +120,13 @@ async def run_reconciliation(ports: Ports, operation_id: str) -> SyncOperation |
     return await run_operation(ports, operation_id, lambda op: _import(ports, op, options(op)))
 
 
-async def _settle_user(ports: Ports, operation: SyncOperation) -> None:
-    """Only the user's latest bulk sync decides the user's status: a superseded one must not
-    put a user in `error` while its replacement runs."""
-    now = ports.clock.now()
-    async with ports.uow() as uow:
+def _settle_user(ports: Ports) -> Settle:
+    """The user's status from the bulk sync's end, committed with that end. Only the user's
+    latest bulk sync decides it: a superseded one must not put a user in `error` while its
+    replacement runs."""
+
+    async def settle(uow: UnitOfWork, operation: SyncOperation) -> None:
+        now = ports.clock.now()
         latest = await uow.operations.latest(operation.user_id, OperationType.BULK_SYNC)
         if latest is not None and latest.operation_id != operation.operation_id:
             return
@@ -146,7 +147,8 @@ async def _settle_user(ports: Ports, operation: SyncOperation) -> None:
                 now=now,
                 last_error=str(operation.metadata.get("error") or "bulk sync failed"),
             )
-        await uow.commit()
+
+    return settle
 
 
 async def _import(
