@@ -1,7 +1,7 @@
 """What a process holds open and how it is looked after: the pools and clients to close, the
 health checks of its dependencies, the samplers that refresh gauges before a scrape, and the
-bounded wait for those dependencies at start. Filled by `brx_app.container`. Also the API
-process's garbage-collector tuning once its app is built (`settle_heap`)."""
+bounded wait for those dependencies at start. Filled by `brx_app.container`. Also the API and worker
+processes' garbage-collector tuning once they are built (`settle_heap`)."""
 
 from __future__ import annotations
 
@@ -121,8 +121,8 @@ def settle_heap(process: Literal["api", "worker"]) -> None:
     full collections walked them again and again, finding nothing to free: about 1 s of a 100k
     first load's 5-6 s of CPU; 4.1-4.4 s in all at 50,000 (`["worker"]`), 3.7-4.3 s with no
     collector. Each figure is the one measured for that process. Cyclic garbage is still
-    collected, only less often; what is frozen is freed as usual when its
-    last reference goes."""
+    collected, only less often; what is frozen is freed as usual when its last reference
+    goes."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD[process])
