@@ -228,6 +228,22 @@ async def test_a_download_reports_its_bytes_as_they_come_and_all_of_them_at_the_
     assert reported[-1] == export.size == len(body)
 
 
+async def test_a_download_reports_its_first_bytes_before_the_first_interval_is_over(
+    sandbox_factory: Any, clients: Callable[[Any], Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_module, "DOWNLOAD_REPORT_SECONDS", 3600.0)
+    sandbox = sandbox_factory(products=5000, tokens=["first-bytes-token"], seed=12)
+    reported: list[int] = []
+
+    async def downloaded(size: int) -> None:
+        reported.append(size)
+
+    export = await clients(sandbox).market().export_products(on_download=downloaded)
+
+    assert len(reported) == 2  # the first piece at once, then all of it at the end
+    assert 0 < reported[0] < reported[1] == export.size
+
+
 async def test_rate_limit_keys_in_redis_never_contain_the_token(
     sandbox_factory: Any, clients: Callable[[Any], Client], redis_prefix: str
 ) -> None:

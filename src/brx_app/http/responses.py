@@ -102,7 +102,7 @@ class ProgressOut(BaseModel):
     downloaded_bytes: int = Field(
         0,
         description="Bytes of CardTrader's export received (the first phase, before any "
-        "product is read): moves about once a second while it downloads.",
+        "product is read): saved when the first bytes arrive, then about twice a second.",
     )
 
 
