@@ -11,7 +11,8 @@ the same export:
   floor_ratio <= 1.0; a re-sync with 10% changed floor_ratio <= 1.5; at 20k floor_ratio <= 2.
 
 Peak memory of the process running the sync <= 512 MB. The sync runs in its own process (so
-its peak RSS is its own) and the sandbox in another (so they do not share a GIL). The machine is
+its peak RSS is its own; its collector tuned as `brx-sync worker` tunes its own, `settle_heap`)
+and the sandbox in another (so they do not share a GIL). The machine is
 shared, so each measurement is repeated (BRX_BENCH_REPEATS, 2), the references right before
 each sync, and the median of the per-run ratios is the verdict (PASS or BELOW its target).
 Knobs: BRX_BENCH_PRODUCTS (250000), BRX_BENCH_SMALL (20000 first loads; 0 skips them),
@@ -167,6 +168,7 @@ async def sync_in_this_process(config: dict[str, Any]) -> dict[str, Any]:
     from brx_adapters.redis import RedisRateLimiter
     from brx_adapters.system import SystemClock, UuidIds
     from brx_app.jobs import run_job
+    from brx_app.runtime import settle_heap
     from brx_domain.jobs import JobName
     from brx_domain.usecases.common import Ports, Settings
     from brx_domain.usecases.sync import start_bulk_sync
@@ -187,6 +189,7 @@ async def sync_in_this_process(config: dict[str, Any]) -> dict[str, Any]:
         )  # fmt: skip
         user_id = uuid.UUID(config["user_id"])
         await register_user(ports, user_id, TOKEN)
+        settle_heap("worker")  # as `brx-sync worker` does once built, before it serves
         started = time.perf_counter()
         operation = await start_bulk_sync(ports, user_id)
         await run_job(ports, JobName.BULK_SYNC, operation.operation_id)
