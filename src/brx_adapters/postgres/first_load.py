@@ -18,6 +18,10 @@ same `now` as created_at, updated_at and the ledger's created_at, one `sync` ent
 whose quantity is not zero (delta = quantity_after = quantity). The statement-level INSERT
 trigger of migration 0005 keeps `user_inventory_counts` exact.
 
+The rows go in the unique key's order (the export's is random in it): each chunk's inserts then
+walk that index's pages in one direction, not one random page per row. A 250k first load's
+INSERTs took 8.3-9.2 s in all instead of 9.4-10.3 s (five runs each, alternating, load 1.5-3).
+
 (A binary COPY straight into the table, ids taken from the sequence ahead, costs the database
 as little but this process three times the CPU: asyncpg encodes the user id and two timestamps
 per row, 1-1.5 µs each; the stage holds only what differs between rows.)
@@ -49,6 +53,7 @@ INSERT_STAGED = """
 _INSERT_NEW = text(
     f"""
     WITH new AS ({INSERT_STAGED}
+        ORDER BY blueprint_id, external_stock_id
         RETURNING id, quantity
     )
     INSERT INTO stock_ledger (
