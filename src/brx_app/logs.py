@@ -53,11 +53,15 @@ def _cached_dict(record: logging.LogRecord) -> dict[str, Any]:
     return cached
 
 
+# Built once: `json.dumps` with `default=` builds a new encoder for every line.
+_json_line = json.JSONEncoder(default=str).encode
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: what log shippers parse without a regex."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(_cached_dict(record), default=str)
+        return _json_line(_cached_dict(record))
 
 
 class RequestIdFilter(logging.Filter):
@@ -120,6 +124,9 @@ def configure_logging(
         setattr(handler, "_brx", True)  # noqa: B010 (marks our handlers for reconfiguration)
         root.addHandler(handler)
     root.setLevel(level)
+    # No line carries the thread or process (record_to_dict leaves them out): the standard
+    # library's documented switches spare each record looking them up.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for name in ("uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True

@@ -27,10 +27,13 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)  # json.loads would build one a call
+
+
 def decode_object(body: bytes, max_depth: int = JSON_DEPTH_MAX) -> dict[str, Any]:
     """`body` as a JSON object; InvalidInput("body" or the offending path) otherwise."""
     try:
-        value = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+        value = _DECODER.decode(body.decode("utf-8"))
     except RecursionError:
         raise InvalidInput("body", f"nested deeper than {max_depth} levels") from None
     except (ValueError, UnicodeDecodeError):

@@ -22,6 +22,7 @@ from brx_domain.ports import RateLimiter
 log = logging.getLogger("brx.http.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
+_LINE = "%s %s %s"  # method, route template, status
 PUBLIC, USER, OPERATOR = "public", "user", "operator"
 
 
@@ -48,13 +49,11 @@ class RequestContextMiddleware:
         route = req.uri_template or "unmatched"
         status = resp.status_code
         metrics.observe_request(req.method, route, status, seconds)
-        log.info(
-            "%s %s %s",
-            req.method,
-            route,
-            status,
-            extra={"status": status, "route": route, "duration_ms": round(seconds * 1000, 2)},
-        )
+        if log.isEnabledFor(logging.INFO):  # the record made directly: no caller lookup
+            extra = {"status": status, "route": route, "duration_ms": round(seconds * 1000, 2)}
+            line = (req.method, route, status)
+            record = log.makeRecord(log.name, logging.INFO, "", 0, _LINE, line, None, extra=extra)
+            log.handle(record)
         request_id_var.reset(req.context.rid_token)
 
 
