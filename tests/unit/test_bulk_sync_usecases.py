@@ -327,3 +327,28 @@ async def test_two_chunks_are_written_at_once_never_two_with_a_product_in_common
         assert all(a.isdisjoint(b) for a, b in itertools.combinations(together, 2))
     assert (progress.processed, progress.processed_chunks) == (28, 4)
     assert {i.external_stock_id: i.quantity for i in world.items()}["3"] == 30
+
+
+async def test_a_first_load_refreshes_the_statistics_each_time_its_rows_grew_fourfold(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of 7: after the first chunk (7 rows), at 28 and 112, and once the load is done
+    (280); a re-sync that changed nothing refreshes none."""
+    refreshed: list[int] = []
+
+    async def refresh(self: MemoryInventoryRepository) -> None:
+        refreshed.append(len(world.items()))
+
+    monkeypatch.setattr(MemoryInventoryRepository, "refresh_statistics", refresh)
+    products = [RemoteProduct(n, 1, n, 10) for n in range(1, 281)]
+    operation = await start_bulk_sync(world.ports, world.user_id)
+    seen = []
+    for _ in ("first load", "re-sync"):
+        importer = Importer(
+            world.ports, operation, ImportOptions(), ListedExport(products),
+            export_started=world.clock.now(),
+        )  # fmt: skip
+        await importer.run()
+        seen.append(list(refreshed))
+
+    assert seen == [[7, 28, 112, 280], [7, 28, 112, 280]]
