@@ -273,6 +273,17 @@ class ListedExport:
             yield product
 
 
+async def import_listed(
+    world: World, operation: SyncOperation, products: list[RemoteProduct]
+) -> SyncProgress:
+    """Run one import of `products` (as an export would list them) under `operation`."""
+    importer = Importer(
+        world.ports, operation, ImportOptions(), ListedExport(products),
+        export_started=world.clock.now(),
+    )  # fmt: skip
+    return await importer.run()
+
+
 async def test_a_first_load_chunk_with_a_product_an_earlier_chunk_had_is_not_hinted_new(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -281,11 +292,7 @@ async def test_a_first_load_chunk_with_a_product_an_earlier_chunk_had_is_not_hin
     products[9] = RemoteProduct(3, 1, 30, 10)
     hints = record_hints(monkeypatch)
     operation = await start_bulk_sync(world.ports, world.user_id)
-    importer = Importer(
-        world.ports, operation, ImportOptions(), ListedExport(products),
-        export_started=world.clock.now(),
-    )  # fmt: skip
-    progress = await importer.run()
+    progress = await import_listed(world, operation, products)
 
     assert hints == [True, False, True]
     assert (progress.created, progress.updated, len(world.items())) == (19, 1, 19)
@@ -316,11 +323,7 @@ async def test_two_chunks_are_written_at_once_never_two_with_a_product_in_common
 
     monkeypatch.setattr(Importer, "_upsert", watched)
     operation = await start_bulk_sync(world.ports, world.user_id)
-    importer = Importer(
-        world.ports, operation, ImportOptions(), ListedExport(products),
-        export_started=world.clock.now(),
-    )  # fmt: skip
-    progress = await importer.run()
+    progress = await import_listed(world, operation, products)
 
     assert max(len(together) for together in seen_together) == 2
     for together in seen_together:
@@ -344,11 +347,7 @@ async def test_a_first_load_refreshes_the_statistics_each_time_its_rows_grew_fou
     operation = await start_bulk_sync(world.ports, world.user_id)
     seen = []
     for _ in ("first load", "re-sync"):
-        importer = Importer(
-            world.ports, operation, ImportOptions(), ListedExport(products),
-            export_started=world.clock.now(),
-        )  # fmt: skip
-        await importer.run()
+        await import_listed(world, operation, products)
         seen.append(list(refreshed))
 
     assert seen == [[7, 28, 112, 280], [7, 28, 112, 280]]
