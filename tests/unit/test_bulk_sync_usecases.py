@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
@@ -295,6 +296,39 @@ async def test_a_first_load_chunk_with_a_product_an_earlier_chunk_had_is_not_hin
 
     assert hints == [True, False, True]
     assert (progress.created, progress.updated, len(world.items())) == (19, 1, 19)
+    assert {i.external_stock_id: i.quantity for i in world.items()}["3"] == 30
+
+
+async def test_two_chunks_are_written_at_once_never_two_with_a_product_in_common(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of 7; the second lists product 3 again: it waits for the first chunk's write, and
+    the later copy wins. Otherwise two chunks are written at once (importer.WRITERS)."""
+    products = [RemoteProduct(n, 1, n, 10) for n in range(1, 29)]
+    products[9] = RemoteProduct(3, 1, 30, 10)
+    in_flight: list[set[str]] = []
+    seen_together: list[list[set[str]]] = []
+    upsert = Importer._upsert
+
+    async def watched(self: Importer, kept: Any, all_new: bool) -> Any:
+        ids = {p.external_stock_id for p in kept}
+        in_flight.append(ids)
+        seen_together.append(list(in_flight))
+        for _ in range(5):  # let the other writes run meanwhile
+            await asyncio.sleep(0)
+        try:
+            return await upsert(self, kept, all_new)
+        finally:
+            in_flight.remove(ids)
+
+    monkeypatch.setattr(Importer, "_upsert", watched)
+    operation = await start_bulk_sync(world.ports, world.user_id)
+    progress = await import_listed(world, operation, products)
+
+    assert max(len(together) for together in seen_together) == 2
+    for together in seen_together:
+        assert all(a.isdisjoint(b) for a, b in itertools.combinations(together, 2))
+    assert (progress.processed, progress.processed_chunks) == (28, 4)
     assert {i.external_stock_id: i.quantity for i in world.items()}["3"] == 30
 
 

@@ -2,10 +2,14 @@
 filter each through the catalogue, upsert it set-based, write progress, then remove what
 CardTrader no longer lists (behind the deletion guard).
 
-Reading the export (CPU in this process) and writing a chunk (the database's work) overlap:
-one chunk is written while the next is parsed, looked up in the catalogue and encoded for the
-store (`UnitOfWorkFactory.prepare_import`), so on a small machine both cores work. At most
-two chunks are held at once, whatever the export's size.
+Reading the export (CPU in this process) and writing chunks (the database's work) overlap:
+two chunks are written at once (`WRITERS`, each in its own unit of work, so on its own
+connection) while the next is parsed, looked up in the catalogue and encoded for the store
+(`UnitOfWorkFactory.prepare_import`). A chunk's write is one backend's CPU, and one backend
+alone was the sync's pace (the 250k first load: docs/benchmarks.md); with two, the database
+uses both cores of a small machine between this process's turns. At most three chunks are held
+at once, whatever the export's size. Progress is saved after each chunk, one save at a time,
+each of everything written so far.
 
 No phase does more than a chunk's worth of work between two progress saves, so progress keeps
 moving however large the inventory: each chunk written (`processed`), each page of the user's
@@ -42,6 +46,7 @@ from brx_domain.sync import (
 )
 from brx_domain.usecases.common import Ports
 
+WRITERS = 2  # chunks written at once, each on its own connection
 REFRESH_GROWTH = 4  # a first load refreshes the statistics each time its rows grew this much
 
 
@@ -70,6 +75,7 @@ class Prepared:
     staged: Sequence[RemoteProduct]
     skipped: int
     all_new: bool
+    ids: set[str]  # the chunk's CardTrader ids, skipped ones included
 
 
 class Importer:
@@ -91,25 +97,27 @@ class Importer:
         self.first_load = False  # the user had no listed item when this run started
         self.refresh_at = ports.settings.chunk_size  # see `_write`
         self.skipped_examples: list[int] = []
+        self._saving = asyncio.Lock()
 
     async def run(self) -> SyncProgress:
         size = self.ports.settings.chunk_size
         had_listed = bool(await self._listed_page(None, 1))
         self.first_load = not had_listed
-        writing: asyncio.Task[None] | None = None
+        writing: dict[asyncio.Task[None], set[str]] = {}  # each write and its CardTrader ids
         chunk: list[RemoteProduct] = []
         try:
             async for product in self.export:
                 chunk.append(product)
                 if len(chunk) >= size:
-                    writing = await self._hand_over(chunk, writing)
+                    await self._hand_over(chunk, writing)
                     chunk = []
-            if writing is not None:
-                await writing
+            for task in list(writing):
+                await task
+                del writing[task]
         finally:
-            if writing is not None and not writing.done():
-                writing.cancel()
-                await asyncio.gather(writing, return_exceptions=True)
+            for task in writing:
+                task.cancel()
+            await asyncio.gather(*writing, return_exceptions=True)
         if chunk or self.progress.processed_chunks == 0:
             await self._write(await self._prepare(chunk))
         deleted = await self._remove_vanished() if had_listed else 0  # else none can vanish
@@ -120,15 +128,22 @@ class Importer:
         return self.progress
 
     async def _hand_over(
-        self, chunk: list[RemoteProduct], previous: asyncio.Task[None] | None
-    ) -> asyncio.Task[None]:
-        """Filter the chunk through the catalogue and encode it while the previous one is
-        still being written (both off the chain of writes), then start writing it once that
-        one is done."""
+        self, chunk: list[RemoteProduct], writing: dict[asyncio.Task[None], set[str]]
+    ) -> None:
+        """Filter the chunk through the catalogue and encode it while earlier ones are still
+        being written (off the chain of writes), then start writing it once fewer than
+        `WRITERS` are and none of them has any of its CardTrader ids (a product the export
+        lists twice is written in the export's order: the later copy wins). A write that
+        failed stops the import here, before another starts."""
         prepared = await self._prepare(chunk)
-        if previous is not None:
-            await previous
-        return asyncio.create_task(self._write(prepared))
+        while True:
+            for task in [task for task in writing if task.done()]:
+                del writing[task]
+                task.result()
+            if len(writing) < WRITERS and all(prepared.ids.isdisjoint(i) for i in writing.values()):
+                break
+            await asyncio.wait(writing, return_when=asyncio.FIRST_COMPLETED)
+        writing[asyncio.create_task(self._write(prepared))] = prepared.ids
 
     async def _prepare(self, chunk: list[RemoteProduct]) -> Prepared:
         """What of the chunk the catalogue knows, encoded for the write; how many it
@@ -144,7 +159,8 @@ class Importer:
         ids = {p.external_stock_id for p in chunk}
         all_new = self.first_load and self.seen.isdisjoint(ids)
         self.seen |= ids
-        return Prepared(self.ports.uow.prepare_import(kept) if kept else kept, skipped, all_new)
+        staged = self.ports.uow.prepare_import(kept) if kept else kept
+        return Prepared(staged, skipped, all_new, ids)
 
     async def _write(self, prepared: Prepared) -> None:
         staged, skipped = prepared.staged, prepared.skipped
@@ -234,7 +250,8 @@ class Importer:
             await uow.commit()
 
     async def _save_progress(self) -> None:
-        await save_progress(self.ports, self.operation, self.progress)
+        async with self._saving:  # each save the latest progress, one after the other
+            await save_progress(self.ports, self.operation, self.progress)
 
 
 async def save_progress(ports: Ports, operation: SyncOperation, progress: SyncProgress) -> None:
