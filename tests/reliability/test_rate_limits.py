@@ -51,8 +51,10 @@ async def test_three_shops_on_one_token_stay_under_200_requests_per_10_s_through
         inventory = stack.sandbox.state.sellers[token].inventory
         buys, reconciles, reconnects, wanted = [], [], [], {}
         for n, shop in enumerate(shops):
+            # Every shop lists the same products: each buys every third of them in CardTrader's
+            # order (local ids follow the order each shop's import wrote its chunks in).
             stocked = sorted((i for i in await stack.items(http, shop) if i["quantity"] > 0),
-                             key=lambda i: i["id"])  # fmt: skip
+                             key=lambda i: int(i["external_stock_id"]))  # fmt: skip
             for item in stocked[n::3][:BUYS_PER_SHOP]:
                 path = f"{API}/purchase/{shop.user_id}/item/{item['id']}"
                 buys.append(http.post(path, json={"purchaseQuantity": 1}, headers=shop.auth()))
@@ -66,6 +68,7 @@ async def test_three_shops_on_one_token_stay_under_200_requests_per_10_s_through
                           json={"user_id": shop.user_id, "cardtrader_token": token})
                 for _ in range(RECONNECTS_PER_SHOP)
             ]  # fmt: skip
+        assert len(wanted) == len(buys)  # no product bought by two shops
         before = await _requests(stack, token)
         started = time.monotonic()
         load = asyncio.gather(_bounded(buys), _bounded(reconciles), _bounded(reconnects))
