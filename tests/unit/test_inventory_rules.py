@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -17,6 +18,18 @@ from brx_domain.inventory import (
 )
 
 ITEM = InventoryItem(1, uuid.uuid4(), 16, 3, 25, external_stock_id="101")
+
+
+def test_an_item_built_as_stored_is_the_item_and_as_frozen() -> None:
+    values = {f.name: getattr(ITEM, f.name) for f in dataclasses.fields(InventoryItem)}
+    stored = InventoryItem.stored(**values)
+    assert stored == ITEM
+    assert dataclasses.replace(stored, quantity=4) == dataclasses.replace(ITEM, quantity=4)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        stored.quantity = 4  # type: ignore[misc]
+    del values["card_name"]
+    with pytest.raises(TypeError, match="all 14 fields"):
+        InventoryItem.stored(**values)
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,9 @@ Row = Mapping[Any, Any]  # a SQLAlchemy RowMapping
 
 def item_from_row(row: Row) -> InventoryItem:
     """Runs 100 times per inventory page: the driver already returns ints, and the decoded
-    JSON object is this row's own, so it is wrapped without a defensive copy."""
-    return InventoryItem(
+    JSON object is this row's own, so it is wrapped without a defensive copy; the row has
+    every field (`InventoryItem.stored`)."""
+    return InventoryItem.stored(
         id=row["id"],
         user_id=row["user_id"],
         blueprint_id=row["blueprint_id"],

@@ -26,7 +26,7 @@ def item_json(item: InventoryItem) -> dict[str, Any]:
         "blueprint_id": item.blueprint_id,
         "quantity": item.quantity,
         "price_cents": item.price_cents,
-        "properties": dict(item.properties.values),
+        "properties": item.properties.to_dict(),
         "external_stock_id": item.external_stock_id,
         "description": item.description,
         "user_data_field": item.user_data_field,
