@@ -42,6 +42,19 @@ async def test_concurrent_callers_never_get_more_than_the_capacity(
     assert sum(d.allowed for d in decisions) == 7
 
 
+async def test_concurrent_callers_get_what_calls_one_after_the_other_would(
+    rate_limiter: RateLimiter,
+) -> None:
+    decisions = await asyncio.gather(*(rate_limiter.try_acquire("k", 6, 60.0) for _ in range(10)))
+
+    allowed = [d for d in decisions if d.allowed]
+    refused = [d for d in decisions if not d.allowed]
+    assert sorted(d.remaining for d in allowed) == [0, 1, 2, 3, 4, 5]
+    assert all(d.retry_after == 0 and d.limit == 6 for d in allowed)
+    assert len(refused) == 4
+    assert all(d.remaining == 0 and 0 < d.retry_after <= 10.0 for d in refused)
+
+
 async def test_a_whole_period_refills_the_bucket_but_never_past_its_capacity(
     rate_limiter: RateLimiter, let_pass: Callable[[float], Awaitable[None]]
 ) -> None:

@@ -4,6 +4,8 @@ the same suite the in-memory fake passes), atomic under concurrency, refilled by
 from __future__ import annotations
 
 import asyncio
+import random
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -129,3 +131,66 @@ async def test_a_redis_that_stops_answering_is_unavailable_not_a_hung_call() -> 
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_callers_of_one_key_share_round_trips_and_each_gets_its_own_decision(
+    redis_client: aioredis.Redis[Any], redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[Any, ...]] = []
+    evalsha = redis_client.evalsha
+
+    async def counted(*args: Any) -> Any:
+        calls.append(args)
+        return await evalsha(*args)  # type: ignore[misc]
+
+    monkeypatch.setattr(redis_client, "evalsha", counted)
+    limiter = RedisRateLimiter(redis_client, prefix=redis_prefix)
+
+    decisions = await asyncio.gather(*(limiter.try_acquire("shop", 30, 60) for _ in range(40)))
+    other = await limiter.try_acquire("other", 30, 60)
+
+    assert sum(d.allowed for d in decisions) == 30
+    assert sorted(d.remaining for d in decisions if d.allowed) == list(range(30))
+    assert len(calls) == 3  # the first caller's, the 39 behind it in one, then "other"'s
+    assert other.allowed and other.remaining == 29
+
+
+async def test_callers_arriving_in_waves_are_all_answered(
+    redis_client: aioredis.Redis[Any], redis_prefix: str
+) -> None:
+    """Callers keep arriving while calls end and the next ones start: none is left waiting."""
+    limiter = RedisRateLimiter(redis_client, prefix=redis_prefix)
+    rng = random.Random(7)
+
+    async def caller(pauses: list[float]) -> int:
+        allowed = 0
+        for pause in pauses:
+            await asyncio.sleep(pause)  # 0 (the next turn of the loop) or up to 0.3 ms
+            allowed += (await limiter.try_acquire("busy", 100_000, 60)).allowed
+        return allowed
+
+    async with asyncio.timeout(20):
+        allowed = await asyncio.gather(
+            *(caller([rng.choice([0, rng.random() / 3000]) for _ in range(40)]) for _ in range(25))
+        )
+
+    assert sum(allowed) == 1000
+
+
+async def test_callers_waiting_behind_a_call_fail_with_it_when_redis_is_gone() -> None:
+    client = aioredis.Redis(host="127.0.0.1", port=_closed_port(), socket_connect_timeout=1)
+    limiter = RedisRateLimiter(client, prefix="brx:test:gone:", timeout=2)
+    try:
+        outcomes = await asyncio.gather(
+            *(limiter.try_acquire("k", 5, 1.0) for _ in range(10)), return_exceptions=True
+        )
+    finally:
+        await client.aclose()
+
+    assert all(isinstance(o, DependencyUnavailable) for o in outcomes), outcomes
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -12,13 +12,15 @@ from brx_domain.errors import DependencyUnavailable
 from brx_domain.ports import RateDecision
 
 # One atomic script: refill from the elapsed time (Redis' own clock, so replicas with skewed
-# clocks agree), then take one token or say how long until one is there. Floats travel as
-# strings because Redis truncates Lua numbers to integers on the way out.
+# clocks agree), then take up to ARGV[3] tokens (as many whole ones as there are) and say how
+# long until the next one is there. Floats travel as strings because Redis truncates Lua
+# numbers to integers on the way out.
 _BUCKET_SCRIPT = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
 local capacity = tonumber(ARGV[1])
 local per_seconds = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
 local rate = capacity / per_seconds
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1])
@@ -28,18 +30,16 @@ if tokens == nil or ts == nil then
   ts = now
 end
 tokens = math.min(capacity, tokens + math.max(0, now - ts) * rate)
-local allowed = 0
+local granted = math.max(0, math.min(want, math.floor(tokens)))
+tokens = tokens - granted
 local retry_after = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
-else
+if granted < want then
   retry_after = (1 - tokens) / rate
 end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.9f', tokens),
            'ts', string.format('%.6f', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(per_seconds * 1000) + 1000)
-return {allowed, tostring(tokens), tostring(retry_after)}
+return {granted, tostring(tokens), tostring(retry_after)}
 """
 
 
@@ -53,6 +53,12 @@ TIMEOUT_SECONDS = 5.0
 
 class RedisRateLimiter:
     """`RateLimiter` port: `capacity` tokens refilled evenly over `per_seconds`, one per call.
+
+    Callers of one key in this process share round trips: while a call for the key is on its
+    way, later callers wait for it and then go as one call that takes as many tokens as they are
+    (the decisions those calls would have got one by one, in arrival order). A shop's concurrent
+    requests are one user's, so one key's: with 50 in flight, every request's own script call
+    was a quarter of the inventory page's cost (docs/benchmarks.md).
 
     Each call is bounded by `timeout` as a whole (a Redis that stops answering is
     DependencyUnavailable, not a hung request); give the client no `socket_timeout` of its
@@ -68,21 +74,78 @@ class RedisRateLimiter:
         self._prefix = prefix
         self._timeout = timeout
         self._script = redis.register_script(_BUCKET_SCRIPT)
+        self._waiting: dict[str, list[asyncio.Future[RateDecision]]] = {}  # key: behind a call
+        self._calls: set[asyncio.Task[None]] = set()  # the waiters' calls, held until done
 
     async def try_acquire(self, key: str, capacity: int, per_seconds: float) -> RateDecision:
         if capacity < 1 or per_seconds <= 0:
             raise ValueError("capacity must be >= 1 and per_seconds > 0")
+        waiting = self._waiting.get(key)
+        if waiting is not None:  # a call for this key is on its way: go with the next one
+            decision: asyncio.Future[RateDecision] = asyncio.get_running_loop().create_future()
+            waiting.append(decision)
+            return await decision
+        self._waiting[key] = []
+        return (await self._call(key, capacity, per_seconds, 1))[0]
+
+    async def _call(
+        self, key: str, capacity: int, per_seconds: float, want: int
+    ) -> list[RateDecision]:
+        """One script call taking `want` tokens; whoever asks meanwhile (`_waiting[key]`, set
+        before it) waits for the next, whose own waiters' list is set before it starts."""
+        try:
+            return await self._take(key, capacity, per_seconds, want)
+        finally:
+            behind = self._waiting.pop(key)
+            if behind:
+                self._waiting[key] = []
+                call = asyncio.create_task(self._answer(key, capacity, per_seconds, behind))
+                self._calls.add(call)
+                call.add_done_callback(self._calls.discard)
+
+    async def _answer(
+        self,
+        key: str,
+        capacity: int,
+        per_seconds: float,
+        waiters: list[asyncio.Future[RateDecision]],
+    ) -> None:
+        try:
+            decisions = await self._call(key, capacity, per_seconds, len(waiters))
+        except BaseException as exc:  # each waiter fails as its own call would have
+            for waiter in waiters:
+                if waiter.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    waiter.cancel()
+                else:
+                    waiter.set_exception(DependencyUnavailable(str(exc)))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for waiter, decision in zip(waiters, decisions, strict=True):
+            if not waiter.done():  # a caller that gave up still took its token
+                waiter.set_result(decision)
+
+    async def _take(
+        self, key: str, capacity: int, per_seconds: float, want: int
+    ) -> list[RateDecision]:
+        """The decisions `want` calls one after the other would get, in one round trip."""
         try:
             async with asyncio.timeout(self._timeout):
                 raw = await self._script(
-                    keys=[self._prefix + key], args=[capacity, repr(per_seconds)]
+                    keys=[self._prefix + key], args=[capacity, repr(per_seconds), want]
                 )
         except (RedisError, TimeoutError) as exc:
             raise DependencyUnavailable("the rate limiter's Redis is unavailable") from exc
-        allowed, tokens, retry_after = raw
-        return RateDecision(
-            allowed=int(allowed) == 1,
-            limit=capacity,
-            remaining=int(float(tokens)),
-            retry_after=max(0.0, float(retry_after)),
+        granted, tokens, retry_after = int(raw[0]), int(float(raw[1])), float(raw[2])
+        allowed = [
+            RateDecision(
+                allowed=True, limit=capacity, remaining=tokens + granted - n, retry_after=0.0
+            )
+            for n in range(1, granted + 1)
+        ]
+        refused = RateDecision(
+            allowed=False, limit=capacity, remaining=0, retry_after=max(0.0, retry_after)
         )
+        return allowed + [refused] * (want - granted)
