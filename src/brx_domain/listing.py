@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from brx_domain.inventory import LANGUAGE_KEYS, InventoryItem
+from brx_domain.inventory import InventoryItem
 
 
 class InventorySort(enum.StrEnum):
@@ -42,7 +42,8 @@ class InventoryQuery:
     """Filters (all optional, combined with AND) and a sort for one user's inventory.
 
     `q` is a case-insensitive substring of the card name; `condition` and `language` are
-    CardTrader's spellings (the edge maps aliases such as NM or `ja` to them); `out_of_stock`
+    CardTrader's spellings (the edge maps aliases such as NM or `ja` to them), an item's language
+    being its first language key that holds a string (`Properties.language`); `out_of_stock`
     selects quantity 0 (or, when False, in stock); `unlisted` selects items with no CardTrader
     product (or, when False, those listed)."""
 
@@ -94,7 +95,7 @@ class InventoryQuery:
             self.blueprint_id is None or item.blueprint_id == self.blueprint_id,
             self.external_stock_id is None or item.external_stock_id == self.external_stock_id,
             self.condition is None or props.get("condition") == self.condition,
-            self.language is None or any(props.get(k) == self.language for k in LANGUAGE_KEYS),
+            self.language is None or item.properties.language == self.language,
             self.out_of_stock is None or (item.quantity == 0) == self.out_of_stock,
             self.unlisted is None or (item.external_stock_id is None) == self.unlisted,
         )

@@ -82,6 +82,29 @@ async def test_each_filter_selects_its_items_and_the_total_counts_them(
     assert total == len(expected)
 
 
+async def test_an_items_language_is_its_first_language_key_holding_a_string(
+    uow_factory: UnitOfWorkFactory, fresh_user: UUID
+) -> None:
+    shelf = [
+        ("Opt", {"mtg_language": 5, "pokemon_language": "jp", "language": "it"}),
+        ("Duress", {"mtg_language": None, "language": "jp"}),
+        ("Shock", {"mtg_language": "en", "language": "jp"}),
+        ("Ponder", {"language": ["jp"]}),
+    ]
+    await add_items(
+        uow_factory,
+        *(
+            replace(new_item(fresh_user), properties=Properties.trusted(props), card_name=name)
+            for name, props in shelf
+        ),
+    )
+
+    assert await _names(uow_factory, fresh_user, InventoryQuery(language="jp")) == (
+        ["Opt", "Duress"], 2)  # fmt: skip
+    assert await _names(uow_factory, fresh_user, InventoryQuery(language="it")) == ([], 0)
+    assert await _names(uow_factory, fresh_user, InventoryQuery(language="en")) == (["Shock"], 1)
+
+
 @pytest.mark.parametrize(
     ("sort", "expected"),
     [

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from brx_domain.inventory import LANGUAGE_KEYS
 from brx_domain.listing import InventoryQuery
 
 COLUMNS = (
@@ -38,10 +39,13 @@ _ORDER = {
 # unfiltered page shows as its total, however it is sorted, without counting the rows.
 USER_TOTAL = "coalesce((SELECT items FROM user_inventory_counts WHERE user_id = $1), 0)"
 
-_LANGUAGE = (
-    "(properties->>'mtg_language' = ${n} OR properties->>'pokemon_language' = ${n} "
-    "OR properties->>'language' = ${n})"
+# The item's language, `Properties.language` in SQL: the first of `LANGUAGE_KEYS` that holds
+# a string. The same expression as the index of migration 0007 (or the planner cannot use it).
+_WHEN_LANGUAGE = (
+    f"WHEN jsonb_typeof(properties->'{key}') = 'string' THEN properties->>'{key}'"
+    for key in LANGUAGE_KEYS
 )
+_LANGUAGE = "(CASE " + " ".join(_WHEN_LANGUAGE) + " END) = ${n}"
 
 
 def _like(text: str) -> str:
