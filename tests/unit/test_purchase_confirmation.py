@@ -21,7 +21,7 @@ from brx_domain.errors import (
 from brx_domain.inventory import InventoryItem, StockReason
 from brx_domain.ports import UnitOfWork, UnitOfWorkFactory
 from brx_domain.sync import OperationStatus, RemoteProduct
-from brx_domain.usecases.common import WhenCardTraderDown
+from brx_domain.usecases.common import WhenCardTraderDown, requeue_pending
 from brx_domain.usecases.purchases import purchase_item
 from brx_domain.usecases.stock_writes import Deadline
 from tests.unit.world import World
@@ -293,3 +293,73 @@ async def test_a_note_the_database_cannot_take_does_not_undo_a_queued_sale(world
 
     assert (purchase.confirmed, purchase.queued) == (False, True)
     assert (world.quantities(), _remote(world, item)) == ({item.external_stock_id: 3}, 3)
+
+
+async def _the_worker_later(world: World) -> None:
+    """The outbox pass of a worker (every pending operation sent again), then its jobs."""
+    await requeue_pending(world.ports, older_than_seconds=-1)
+    await world.run_jobs()
+
+
+@pytest.mark.parametrize("fail_at", [5, 6], ids=["read-the-write", "give-back"])
+async def test_refused_while_the_database_fails_to_give_the_stock_back_still_sells_nothing(
+    world: World, fail_at: int
+) -> None:
+    """Refuse policy, CardTrader down, then the database gone as the call gives the stock
+    back: the call fails, and the purchase left pending never sells later: its job gives the
+    stock back instead of sending the decrement."""
+    _refusing(world)
+    item = await _listed(world, 5)
+    world.account.fail_next(MarketplaceUnavailable("503"), method="find_product")
+    failing = _FailingUnit(world.ports.uow, fail_at)
+
+    with pytest.raises(DependencyUnavailable):
+        await purchase_item(replace(world.ports, uow=failing), world.user_id, item.id, 2)
+    assert failing.opened == fail_at and world.quantities() == {item.external_stock_id: 3}
+    await _the_worker_later(world)
+
+    assert world.quantities() == {item.external_stock_id: 5} and _remote(world, item) == 5
+    assert world.account.method_calls("increment_quantity") == []
+    assert sum(delta for _, delta in _history(world, item)) == 5
+    (operation,) = world.store.operations.values()
+    assert operation.status is OperationStatus.COMPLETED
+    assert operation.metadata["result"] == {
+        "refused": True, "cardtrader_applied": False, "given_back": 2}  # fmt: skip
+
+
+async def test_refused_unrecorded_after_a_lost_answer_that_did_land_stays_sold(
+    world: World,
+) -> None:
+    _refusing(world)
+    item = await _listed(world, 5)
+    lost = MarketplaceOutcomeUnknown("cut")
+    world.account.fail_next(lost, applied=True, method="increment_quantity")
+    world.account.fail_next(MarketplaceUnavailable("503"), method="find_product", skip=1)
+    # take, begin, token, read the write, record it sent; settling reads CardTrader (503);
+    # then the call reads the write again and gives the stock back: that unit fails
+    failing = _FailingUnit(world.ports.uow, 7)
+
+    with pytest.raises(DependencyUnavailable):
+        await purchase_item(replace(world.ports, uow=failing), world.user_id, item.id, 2)
+    await _the_worker_later(world)
+
+    assert failing.opened >= 7
+    assert (world.quantities(), _remote(world, item)) == ({item.external_stock_id: 3}, 3)
+    assert len(world.account.method_calls("increment_quantity")) == 1
+    assert sum(delta for _, delta in _history(world, item)) == 3
+
+
+async def test_a_confirmed_sale_whose_end_the_database_missed_completes_under_refuse_too(
+    world: World,
+) -> None:
+    _refusing(world)
+    item = await _listed(world, 5)
+    failing = _FailingUnit(world.ports.uow, 7)  # finish
+
+    purchase = await purchase_item(replace(world.ports, uow=failing), world.user_id, item.id, 2)
+    await world.run_jobs()
+
+    assert purchase.confirmed and purchase.remaining == 3
+    assert (world.quantities(), _remote(world, item)) == ({item.external_stock_id: 3}, 3)
+    assert len(world.account.method_calls("increment_quantity")) == 1
+    assert world.operation(purchase.task_id).status is OperationStatus.COMPLETED

@@ -35,6 +35,11 @@ from brx_domain.usecases.common import (
 from brx_domain.usecases.operations import begin, finish, marketplace_for, note_retry
 from brx_domain.usecases.stock_writes import Deadline, Decrement, Shortfall, decrement
 
+# Set on a purchase taken under the refuse policy: it sells only if CardTrader took the units
+# for its request. A job that later finds it unsettled (the request could not record its
+# refusal: the database failed while it gave the stock back) settles and never sends.
+CONFIRMED_ONLY = "sells_only_if_confirmed"
+
 
 @dataclass(frozen=True)
 class Purchase:
@@ -62,7 +67,7 @@ async def purchase_item(
         deadline = Deadline(ports.settings.purchase_timeout_seconds)
         done = await decrement(ports, market, started, deadline, refuse_short=True)
     except Shortfall as short:
-        await _give_back(ports, started, cardtrader_has=short.available)
+        await give_back(ports, started, cardtrader_has=short.available)
         raise NotListedOnCardTrader(
             f"item {item_id}: CardTrader has {short.available} of the {quantity} asked; "
             "nothing was sold and the stock now shows CardTrader's quantity",
@@ -70,7 +75,7 @@ async def purchase_item(
         ) from None
     except DomainError as exc:
         if not exc.transient:  # the queued decrement would fail the same way: nothing is sold
-            await _give_back(ports, started, cardtrader_has=None, refused=exc)
+            await give_back(ports, started, cardtrader_has=None, refused=exc)
             raise
         return await _unconfirmed(ports, started, remaining, exc)
     try:
@@ -112,6 +117,8 @@ async def _take(
             ),
             request_id=request_id,
         )
+        if ports.settings.purchase_when_down is WhenCardTraderDown.REFUSE:
+            operation = replace(operation, metadata={**operation.metadata, CONFIRMED_ONLY: True})
         await uow.operations.add(operation)
         entry = _entry(ports, operation, -quantity, StockReason.PURCHASE, remaining)
         await uow.ledger.add([entry])
@@ -131,7 +138,7 @@ async def _unconfirmed(
         await dispatch(ports, operation)
         return Purchase(want.item_id, want.quantity, remaining, operation.operation_id, False, True)
     sent = await _may_have_been_sent(ports, operation)
-    await _give_back(ports, operation, cardtrader_has=None, refused=exc, settle=sent)
+    await give_back(ports, operation, cardtrader_has=None, refused=exc, settle=sent)
     if sent:  # CardTrader may hold the decrement: the job finds out and aligns the stock
         await dispatch(ports, operation)
     raise MarketplaceUnavailable(
@@ -146,7 +153,7 @@ async def _may_have_been_sent(ports: Ports, operation: SyncOperation) -> bool:
     return bool(write) and write.get("state") != "not_landed"
 
 
-async def _give_back(
+async def give_back(
     ports: Ports,
     operation: SyncOperation,
     *,
@@ -156,7 +163,9 @@ async def _give_back(
 ) -> None:
     """Undo the local take (a `purchase` entry of +n), then, when CardTrader's quantity is
     known, align the item to it less the units other purchases still have in flight (a
-    `correction` entry). Ends the operation failed, unless a lost write is left to settle."""
+    `correction` entry). Ends the operation failed, unless `settle`: then it is marked
+    `refused` and left to its job, which settles a lost write (and the job itself gives back a
+    refused purchase its request could not, `pushes.push_purchase`)."""
     want = Decrement.of(operation)
     async with ports.uow() as uow:
         entries = []

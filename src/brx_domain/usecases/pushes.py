@@ -11,6 +11,7 @@ from brx_domain.ports import ProductDraft
 from brx_domain.sync import SyncOperation
 from brx_domain.usecases.common import Ports
 from brx_domain.usecases.operations import marketplace_for, run_operation
+from brx_domain.usecases.purchases import CONFIRMED_ONLY, give_back
 from brx_domain.usecases.stock_writes import Deadline, Decrement, Outcome, Shortfall, decrement
 
 
@@ -57,14 +58,22 @@ async def push_purchase(ports: Ports, operation_id: str) -> SyncOperation | None
     an earlier attempt's lost answer before sending anything). If CardTrader no longer has the
     product, the local stock is corrected to zero (CardTrader is where it sells). A purchase
     the shop refused is only settled: if CardTrader took the units after all, the local stock
-    follows, so both channels agree."""
+    follows, so both channels agree. So is one taken under the refuse policy that its request
+    left unsettled (the database failed as it gave the stock back): unless CardTrader took the
+    units, the job gives the stock back, as the request answered."""
 
     async def body(operation: SyncOperation) -> Mapping[str, Any]:
         market = await marketplace_for(ports, operation)
         refused = bool(operation.metadata.get("refused"))
+        confirmed_only = bool(operation.metadata.get(CONFIRMED_ONLY))
         try:
             done = await decrement(
-                ports, market, operation, Deadline(None), refuse_short=False, send=not refused
+                ports,
+                market,
+                operation,
+                Deadline(None),
+                refuse_short=False,
+                send=not (refused or confirmed_only),
             )
         except Shortfall:
             done = Outcome(False, None)
@@ -73,6 +82,9 @@ async def push_purchase(ports: Ports, operation_id: str) -> SyncOperation | None
             if done.applied:
                 await _correct(ports, operation, want.item_id, -want.quantity)
             return {"refused": True, "cardtrader_applied": done.applied}
+        if confirmed_only and not done.applied:  # its request refused it, unrecorded
+            await give_back(ports, operation, cardtrader_has=None, settle=True)
+            return {"refused": True, "cardtrader_applied": False, "given_back": want.quantity}
         if done.product is None:
             corrected = await _correct(ports, operation, want.item_id, None)
             return {"cardtrader_quantity": 0, "corrected": corrected}
