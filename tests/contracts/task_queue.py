@@ -6,6 +6,7 @@ Use: `from tests.contracts.task_queue import *` and define a `task_queue` fixtur
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from brx_domain.jobs import JobName, Priority
@@ -44,3 +45,18 @@ async def test_depth_counts_each_priority_under_its_queue_name(task_queue: TaskQ
         "brx:default": 3,
     }
     assert set(depth) <= set(NAMES)
+
+
+async def test_concurrent_enqueues_queue_each_job_once(task_queue: TaskQueue) -> None:
+    ids = [_id() for _ in range(20)]
+    twice = ids[:5]
+
+    queued = await asyncio.gather(
+        *(
+            task_queue.enqueue(JobName.APPLY_WEBHOOK, job_id=i, priority=Priority.HIGH)
+            for i in [*ids, *twice]
+        )
+    )
+
+    assert queued == [True] * 20 + [False] * 5
+    assert (await task_queue.depth()).get("brx:high") == 20

@@ -8,6 +8,7 @@ import hashlib
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from brx_adapters.shared_calls import SharedCalls
 from brx_domain.errors import DependencyUnavailable
 from brx_domain.ports import RateDecision
 
@@ -54,11 +55,11 @@ TIMEOUT_SECONDS = 5.0
 class RedisRateLimiter:
     """`RateLimiter` port: `capacity` tokens refilled evenly over `per_seconds`, one per call.
 
-    Callers of one key in this process share round trips: while a call for the key is on its
-    way, later callers wait for it and then go as one call that takes as many tokens as they are
-    (the decisions those calls would have got one by one, in arrival order). A shop's concurrent
-    requests are one user's, so one key's: with 50 in flight, every request's own script call
-    was a quarter of the inventory page's cost (docs/benchmarks.md).
+    Callers of one key in this process share round trips (`SharedCalls`): later callers go
+    together as one call that takes as many tokens as they are, each getting the decision calls
+    one by one would have, in arrival order. A shop's concurrent requests are one user's, so one
+    key's: with 50 in flight, every request's own script call was a quarter of the inventory
+    page's cost (docs/benchmarks.md).
 
     Each call is bounded by `timeout` as a whole (a Redis that stops answering is
     DependencyUnavailable, not a hung request); give the client no `socket_timeout` of its
@@ -74,63 +75,17 @@ class RedisRateLimiter:
         self._prefix = prefix
         self._timeout = timeout
         self._script = redis.register_script(_BUCKET_SCRIPT)
-        self._waiting: dict[str, list[asyncio.Future[RateDecision]]] = {}  # key: behind a call
-        self._calls: set[asyncio.Task[None]] = set()  # the waiters' calls, held until done
+        self._calls: SharedCalls[str, tuple[int, float], RateDecision] = SharedCalls(self._take)
 
     async def try_acquire(self, key: str, capacity: int, per_seconds: float) -> RateDecision:
         if capacity < 1 or per_seconds <= 0:
             raise ValueError("capacity must be >= 1 and per_seconds > 0")
-        waiting = self._waiting.get(key)
-        if waiting is not None:  # a call for this key is on its way: go with the next one
-            decision: asyncio.Future[RateDecision] = asyncio.get_running_loop().create_future()
-            waiting.append(decision)
-            return await decision
-        self._waiting[key] = []
-        return (await self._call(key, capacity, per_seconds, 1))[0]
+        return await self._calls.call(key, (capacity, per_seconds))
 
-    async def _call(
-        self, key: str, capacity: int, per_seconds: float, want: int
-    ) -> list[RateDecision]:
-        """One script call taking `want` tokens; whoever asks meanwhile (`_waiting[key]`, set
-        before it) waits for the next, whose own waiters' list is set before it starts."""
-        try:
-            return await self._take(key, capacity, per_seconds, want)
-        finally:
-            behind = self._waiting.pop(key)
-            if behind:
-                self._waiting[key] = []
-                call = asyncio.create_task(self._answer(key, capacity, per_seconds, behind))
-                self._calls.add(call)
-                call.add_done_callback(self._calls.discard)
-
-    async def _answer(
-        self,
-        key: str,
-        capacity: int,
-        per_seconds: float,
-        waiters: list[asyncio.Future[RateDecision]],
-    ) -> None:
-        try:
-            decisions = await self._call(key, capacity, per_seconds, len(waiters))
-        except BaseException as exc:  # each waiter fails as its own call would have
-            for waiter in waiters:
-                if waiter.done():
-                    continue
-                if isinstance(exc, asyncio.CancelledError):
-                    waiter.cancel()
-                else:
-                    waiter.set_exception(DependencyUnavailable(str(exc)))
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for waiter, decision in zip(waiters, decisions, strict=True):
-            if not waiter.done():  # a caller that gave up still took its token
-                waiter.set_result(decision)
-
-    async def _take(
-        self, key: str, capacity: int, per_seconds: float, want: int
-    ) -> list[RateDecision]:
-        """The decisions `want` calls one after the other would get, in one round trip."""
+    async def _take(self, key: str, shapes: list[tuple[int, float]]) -> list[RateDecision]:
+        """The decisions these calls one after the other would get, in one round trip (the
+        bucket's shape is the first caller's: one key is one configured limit)."""
+        (capacity, per_seconds), want = shapes[0], len(shapes)
         try:
             async with asyncio.timeout(self._timeout):
                 raw = await self._script(
