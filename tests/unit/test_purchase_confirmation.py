@@ -125,14 +125,21 @@ async def test_cardtrader_down_with_the_refuse_policy_gives_the_stock_back(
     _assert_nothing_sold(world, item, 5)
 
 
-async def test_refused_after_a_lost_answer_that_did_land_aligns_the_stock_with_cardtrader(
-    world: World,
-) -> None:
+async def _refused_after_a_lost_answer_that_landed(world: World) -> InventoryItem:
+    """Refuse policy; the increment lands on CardTrader but its answer is lost, and settling it
+    in the call finds CardTrader down (503)."""
     _refusing(world)
     item = await _listed(world, 5)
     lost = MarketplaceOutcomeUnknown("cut")
     world.account.fail_next(lost, applied=True, method="increment_quantity")
     world.account.fail_next(MarketplaceUnavailable("503"), method="find_product", skip=1)
+    return item
+
+
+async def test_refused_after_a_lost_answer_that_did_land_aligns_the_stock_with_cardtrader(
+    world: World,
+) -> None:
+    item = await _refused_after_a_lost_answer_that_landed(world)
 
     with pytest.raises(MarketplaceUnavailable):
         await purchase_item(world.ports, world.user_id, item.id, 2)
@@ -330,11 +337,7 @@ async def test_refused_while_the_database_fails_to_give_the_stock_back_still_sel
 async def test_refused_unrecorded_after_a_lost_answer_that_did_land_stays_sold(
     world: World,
 ) -> None:
-    _refusing(world)
-    item = await _listed(world, 5)
-    lost = MarketplaceOutcomeUnknown("cut")
-    world.account.fail_next(lost, applied=True, method="increment_quantity")
-    world.account.fail_next(MarketplaceUnavailable("503"), method="find_product", skip=1)
+    item = await _refused_after_a_lost_answer_that_landed(world)
     # take, begin, token, read the write, record it sent; settling reads CardTrader (503);
     # then the call reads the write again and gives the stock back: that unit fails
     failing = _FailingUnit(world.ports.uow, 7)

@@ -58,7 +58,7 @@ class RedisRateLimiter:
     Callers of one key in this process share round trips (`SharedCalls`): later callers go
     together as one call that takes as many tokens as they are, each getting the decision calls
     one by one would have, in arrival order. A shop's concurrent requests are one user's, so one
-    key's: with 50 in flight, every request's own script call was a quarter of the inventory
+    key's: with 50 in flight, every request's own script call was a fifth of the inventory
     page's cost (docs/benchmarks.md).
 
     Each call is bounded by `timeout` as a whole (a Redis that stops answering is
