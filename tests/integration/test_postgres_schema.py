@@ -18,7 +18,8 @@ SEED_TABLES = ["user_sync_settings", "user_inventory_items", "sync_operations"]
 # What later revisions add to the seed's tables: "latest operation" and the outbox scan (0002),
 # card names and the inventory filters (0003; the trigram index where pg_trgm can be had),
 # the disconnected state and the operations listing (0004), each user's kept item count (0005),
-# the page's order within a user (0006), the condition and language filters (0007).
+# the page's order within a user (0006), the condition and language filters (0007), the
+# price sort (0008).
 SERVICE_INDEXES = {
     "idx_sync_ops_user_type_created",
     "idx_sync_ops_pending_created",
@@ -29,6 +30,7 @@ SERVICE_INDEXES = {
     "idx_inventory_user_id_order",
     "idx_inventory_user_condition",
     "idx_inventory_user_language",
+    "idx_inventory_user_price",
 }
 TRIGRAM_INDEX = "idx_inventory_card_name_trgm"
 SERVICE_COLUMNS = {
