@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from arq.connections import RedisSettings
+from arq.constants import in_progress_key_prefix
 from arq.cron import cron
+from arq.utils import timestamp_ms
 from arq.worker import Function, Retry, Worker, func
 from redis.exceptions import RedisError
 
@@ -45,6 +47,9 @@ PortsFactory = Callable[[], Awaitable[tuple[Ports, Callable[[], Awaitable[Any]]]
 class QueuePlan:
     max_jobs: int  # concurrency: the priority of the queue within the process
     retry: RetryRule  # how long a transiently failing job keeps being retried
+    # A process already running one of the queue's jobs leaves the next to an idle worker
+    # this long before taking it itself (0: take them as they come; `QueueWorker.start_jobs`).
+    spread_seconds: float = 0.0
 
 
 # Pushes and webhooks wait out a CardTrader or database outage of hours; a bulk sync keeps its
@@ -52,7 +57,7 @@ class QueuePlan:
 # Horizons stay under a day: arq expires a job's data and its try counter after one.
 PLANS = {
     Priority.HIGH: QueuePlan(max_jobs=20, retry=RetryRule(horizon=6 * 3600)),
-    Priority.BULK: QueuePlan(max_jobs=2, retry=RetryRule(horizon=2 * 3600)),
+    Priority.BULK: QueuePlan(max_jobs=2, retry=RetryRule(horizon=2 * 3600), spread_seconds=1.0),
     Priority.DEFAULT: QueuePlan(max_jobs=4, retry=RetryRule(horizon=6 * 3600)),
 }
 ARQ_MAX_TRIES = 1_000_000  # the retry rule's horizon ends a job, never arq's count of tries
@@ -214,19 +219,58 @@ class Lifecycle:
 
 
 class QueueWorker(Worker):
-    """arq's worker, keeping its job slots through a Redis outage. arq 0.28's `start_jobs` takes
-    a slot (its semaphore and `job_counter`) before asking Redis whether a job may start, and a
-    Redis error there returns neither: each outage that struck during a poll would cost the
-    queue one slot for good (the bulk queue has two). An error out of `start_jobs` always comes
-    from that question, after the slot was taken and before a task holds it."""
+    """arq's worker, keeping its job slots through a Redis outage, and spreading a queue's jobs
+    over the worker processes (`spread_seconds`).
+
+    arq 0.28's `start_jobs` takes a slot (its semaphore and `job_counter`) before asking Redis
+    whether a job may start, and a Redis error there returns neither: each outage that struck
+    during a poll would cost the queue one slot for good (the bulk queue has two). An error out
+    of arq's `start_jobs` always comes from that question, after the slot was taken and before
+    a task holds it.
+
+    arq hands a polling process every due job it has slots for, so two bulk syncs queued
+    together both ran in whichever process polled first while a second worker sat idle
+    (`bench_scale`: 3.0 + 0.0 s of CPU). With `spread_seconds`, a process takes one job at
+    once only while it runs none of the queue's; any other only once it has been due that long,
+    time enough for an idle process's poll (every half second) to take it first. Alone, a
+    process still runs as many at once as before, the second after that wait."""
+
+    def __init__(self, *args: Any, spread_seconds: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spread_ms = int(spread_seconds * 1000)
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
+        if self.spread_ms and job_ids:
+            job_ids = await self._left_to_idle_workers(job_ids)
         try:
             await super().start_jobs(job_ids)
         except REDIS_LOST:
             self.job_counter -= 1
             self.sem.release()
             raise
+
+    async def _left_to_idle_workers(self, job_ids: list[bytes]) -> list[bytes]:
+        """Of the due jobs arq polled (oldest first, running ones included, as they stay queued
+        until they end), those this process takes now: the first one waiting when it runs none
+        of the queue's, and the ones waiting for `spread_ms` already."""
+        if self.job_counter == 0 and len(job_ids) == 1:
+            return job_ids  # nothing to leave: arq's own checks decide
+        ids = [job_id.decode() for job_id in job_ids]
+        async with self.pool.pipeline(transaction=False) as pipe:
+            pipe.zmscore(self.queue_name, ids)  # due since (ms); None once it ended
+            pipe.mget([in_progress_key_prefix + job_id for job_id in ids])
+            due_since, running = await pipe.execute()
+        waiting = [
+            (job_id, due)
+            for job_id, due, run in zip(job_ids, due_since, running, strict=True)
+            if due is not None and run is None
+        ]
+        waited = timestamp_ms() - self.spread_ms
+        return [
+            job_id
+            for n, (job_id, due) in enumerate(waiting)
+            if (n == 0 and self.job_counter == 0) or due <= waited
+        ]
 
 
 def build_workers(
@@ -267,6 +311,7 @@ def build_workers(
             on_startup=lifecycle.startup,
             handle_signals=False,
             max_jobs=plan.max_jobs,
+            spread_seconds=plan.spread_seconds,
             job_timeout=SHORT_TIMEOUT,
             max_tries=ARQ_MAX_TRIES,
             poll_delay=poll_delay,

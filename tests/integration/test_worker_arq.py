@@ -136,6 +136,74 @@ async def test_a_bulk_sync_queued_through_redis_is_run_by_the_worker(
     assert count == 120
 
 
+def _exports_held_until(gateway: MemoryMarketplaceGateway, together: int) -> None:
+    """Every export waits until `together` of them have begun: bulk syncs that can only end
+    when that many run at once."""
+    account = gateway.for_token(TOKEN)
+    export, begun, everyone = account.export_products, [0], asyncio.Event()
+
+    async def held(**options: Any) -> Any:
+        begun[0] += 1
+        if begun[0] >= together:
+            everyone.set()
+        await asyncio.wait_for(everyone.wait(), 30)
+        return await export(**options)
+
+    account.export_products = held  # type: ignore[method-assign]
+
+
+async def _bulk_workers(ports: Ports, redis_url: str, redis_prefix: str, count: int) -> list[Any]:
+    """`count` burst workers of the bulk queue, as `count` worker processes would run it, until
+    the queue is empty; each worker is returned with its arq counters."""
+
+    async def make() -> tuple[Ports, Callable[[], Awaitable[None]]]:
+        async def close() -> None:
+            return None
+
+        return ports, close
+
+    processes = []
+    for _ in range(count):
+        lifecycle = Lifecycle(make, namespace=redis_prefix, periodic_minutes=0)
+        workers = build_workers(
+            lifecycle, [Priority.BULK], redis_settings=RedisSettings.from_dsn(redis_url),
+            burst=True, poll_delay=0.05,
+        )  # fmt: skip
+        processes.append((workers, lifecycle))
+    await asyncio.wait_for(
+        asyncio.gather(*(serve(w, lc, burst=True, grace=5) for w, lc in processes)), 60
+    )
+    return [workers[0] for workers, _ in processes]
+
+
+async def test_two_bulk_syncs_queued_together_run_on_two_workers(
+    ports: Ports, gateway: MemoryMarketplaceGateway, redis_url: str, redis_prefix: str
+) -> None:
+    _exports_held_until(gateway, together=2)
+    users = [await _user(ports) for _ in range(2)]
+    operations = [await start_bulk_sync(ports, user_id) for user_id in users]
+
+    first, second = await _bulk_workers(ports, redis_url, redis_prefix, count=2)
+
+    assert (first.jobs_complete, second.jobs_complete) == (1, 1)
+    for operation in operations:
+        assert await _operation_status(ports, operation.operation_id) is OperationStatus.COMPLETED
+
+
+async def test_one_worker_alone_still_runs_two_bulk_syncs_at_once(
+    ports: Ports, gateway: MemoryMarketplaceGateway, redis_url: str, redis_prefix: str
+) -> None:
+    _exports_held_until(gateway, together=2)  # the second joins after the spread wait
+    users = [await _user(ports) for _ in range(2)]
+    operations = [await start_bulk_sync(ports, user_id) for user_id in users]
+
+    (alone,) = await _bulk_workers(ports, redis_url, redis_prefix, count=1)
+
+    assert alone.jobs_complete == 2
+    for operation in operations:
+        assert await _operation_status(ports, operation.operation_id) is OperationStatus.COMPLETED
+
+
 async def test_sending_one_operation_twice_queues_it_once(queue: TaskQueue) -> None:
     job_id = f"op-{uuid.uuid4()}"
     first = await queue.enqueue("push_update", job_id=job_id, priority=Priority.HIGH)
