@@ -231,13 +231,14 @@ class QueueWorker(Worker):
     arq hands a polling process every due job it has slots for, so two bulk syncs queued
     together both ran in whichever process polled first while a second worker sat idle
     (`bench_scale`: 3.0 + 0.0 s of CPU). With `spread_seconds`, a process takes one job at
-    once only while it runs none of the queue's; any other only once it has been due that long,
-    time enough for an idle process's poll (every half second) to take it first. Alone, a
+    once only while it runs none of the queue's; any other only once it has seen it waiting that
+    long, time enough for an idle process's poll (every half second) to take it first. Alone, a
     process still runs as many at once as before, the second after that wait."""
 
     def __init__(self, *args: Any, spread_seconds: float = 0.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.spread_ms = int(spread_seconds * 1000)
+        self._seen: dict[bytes, int] = {}  # each waiting job: when this process first saw it
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         if self.spread_ms and job_ids:
@@ -250,26 +251,31 @@ class QueueWorker(Worker):
             raise
 
     async def _left_to_idle_workers(self, job_ids: list[bytes]) -> list[bytes]:
-        """Of the due jobs arq polled (oldest first, running ones included, as they stay queued
+        """Of the due jobs arq polled (oldest first, running ones included: they stay queued
         until they end), those this process takes now: the first one waiting when it runs none
-        of the queue's, and the ones waiting for `spread_ms` already."""
-        if self.job_counter == 0 and len(job_ids) == 1:
-            return job_ids  # nothing to leave: arq's own checks decide
-        ids = [job_id.decode() for job_id in job_ids]
+        of the queue's, and the ones it has seen waiting for `spread_ms` already. The wait counts
+        from this process's first sight of the job, not from its score: a job queued while no
+        worker polled (a backlog, a restart, a job given back at shutdown) is spread too."""
+        candidates = [job_id for job_id in job_ids if job_id.decode() not in self.tasks]
+        if not candidates or (self.job_counter == 0 and len(candidates) == 1):
+            self._seen.clear()
+            return candidates  # nothing to leave: arq's own checks decide
+        ids = [job_id.decode() for job_id in candidates]
         async with self.pool.pipeline(transaction=False) as pipe:
-            pipe.zmscore(self.queue_name, ids)  # due since (ms); None once it ended
+            pipe.zmscore(self.queue_name, ids)  # None once it ended
             pipe.mget([in_progress_key_prefix + job_id for job_id in ids])
-            due_since, running = await pipe.execute()
+            scores, running = await pipe.execute()
+        now = timestamp_ms()
         waiting = [
-            (job_id, due)
-            for job_id, due, run in zip(job_ids, due_since, running, strict=True)
-            if due is not None and run is None
+            job_id
+            for job_id, score, run in zip(candidates, scores, running, strict=True)
+            if score is not None and run is None
         ]
-        waited = timestamp_ms() - self.spread_ms
+        self._seen = {job_id: self._seen.get(job_id, now) for job_id in waiting}
         return [
             job_id
-            for n, (job_id, due) in enumerate(waiting)
-            if (n == 0 and self.job_counter == 0) or due <= waited
+            for n, job_id in enumerate(waiting)
+            if (n == 0 and self.job_counter == 0) or self._seen[job_id] <= now - self.spread_ms
         ]
 
 

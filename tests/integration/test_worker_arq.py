@@ -176,12 +176,20 @@ async def _bulk_workers(ports: Ports, redis_url: str, redis_prefix: str, count: 
     return [workers[0] for workers, _ in processes]
 
 
+@pytest.mark.parametrize("queued_before", [0.0, 1.5], ids=["queued-meanwhile", "a-backlog"])
 async def test_two_bulk_syncs_queued_together_run_on_two_workers(
-    ports: Ports, gateway: MemoryMarketplaceGateway, redis_url: str, redis_prefix: str
+    ports: Ports,
+    gateway: MemoryMarketplaceGateway,
+    redis_url: str,
+    redis_prefix: str,
+    queued_before: float,
 ) -> None:
+    """Also when they were queued before any worker polled (a restart, a backlog): the wait
+    counts from when a worker first saw them, not from when they were queued."""
     _exports_held_until(gateway, together=2)
     users = [await _user(ports) for _ in range(2)]
     operations = [await start_bulk_sync(ports, user_id) for user_id in users]
+    await asyncio.sleep(queued_before)
 
     first, second = await _bulk_workers(ports, redis_url, redis_prefix, count=2)
 
