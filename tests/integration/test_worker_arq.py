@@ -78,18 +78,24 @@ def queue(container: Container) -> TaskQueue:
 RunWorkers = Callable[..., Awaitable[Lifecycle]]
 
 
+def _shared(ports: Ports) -> Callable[[], Awaitable[tuple[Ports, Callable[[], Awaitable[None]]]]]:
+    """A workers' ports factory handing out the test's own ports, which it does not close."""
+
+    async def make() -> tuple[Ports, Callable[[], Awaitable[None]]]:
+        async def close() -> None:
+            return None
+
+        return ports, close
+
+    return make
+
+
 @pytest.fixture
 def run_workers(ports: Ports, redis_url: str, redis_prefix: str) -> RunWorkers:
     """Run burst workers for every queue until the queues are empty."""
 
     async def run(**options: Any) -> Lifecycle:
-        async def make() -> tuple[Ports, Callable[[], Awaitable[None]]]:
-            async def close() -> None:
-                return None
-
-            return ports, close
-
-        lifecycle = Lifecycle(make, namespace=redis_prefix, periodic_minutes=0)
+        lifecycle = Lifecycle(_shared(ports), namespace=redis_prefix, periodic_minutes=0)
         workers = build_workers(
             lifecycle,
             list(Priority),
@@ -156,15 +162,9 @@ async def _bulk_workers(ports: Ports, redis_url: str, redis_prefix: str, count: 
     """`count` burst workers of the bulk queue, as `count` worker processes would run it, until
     the queue is empty; each worker is returned with its arq counters."""
 
-    async def make() -> tuple[Ports, Callable[[], Awaitable[None]]]:
-        async def close() -> None:
-            return None
-
-        return ports, close
-
     processes = []
     for _ in range(count):
-        lifecycle = Lifecycle(make, namespace=redis_prefix, periodic_minutes=0)
+        lifecycle = Lifecycle(_shared(ports), namespace=redis_prefix, periodic_minutes=0)
         workers = build_workers(
             lifecycle, [Priority.BULK], redis_settings=RedisSettings.from_dsn(redis_url),
             burst=True, poll_delay=0.05,
